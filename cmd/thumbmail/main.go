@@ -1,0 +1,246 @@
+// Command thumbmail is a mobile-friendly webmail gateway: it serves small
+// HTML pages for phone browsers and proxies every action to the user's
+// own IMAP server.
+//
+// Every flag can also be set by an environment variable: THUMBMAIL_ and
+// the flag name in upper case with '-' as '_' (-session-keys is
+// THUMBMAIL_SESSION_KEYS). A flag on the command line wins.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/thumbmail/thumbmail/handlers"
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// config is everything the flags and environment set.
+type config struct {
+	listen      string
+	imap        string
+	caFile      string
+	sessionKeys string
+	sessionIdle time.Duration
+	sessionMax  time.Duration
+	pageSize    int
+	demo        bool
+	logFormat   string
+	logLevel    string
+	healthcheck bool
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "thumbmail:", err)
+		os.Exit(1)
+	}
+}
+
+// parseConfig reads flags, then the environment for every flag not given.
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("thumbmail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `address`")
+	fs.StringVar(&c.imap, "imap", "", "the IMAP server every user signs in to, as a `URL`: imaps://host[:993], imap://host[:143] (STARTTLS required) or imap+insecure://host[:143] (plain text, loopback tests only)")
+	fs.StringVar(&c.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust for the mail server")
+	fs.StringVar(&c.sessionKeys, "session-keys", "", "comma-separated cookie `secrets` of at least 32 characters each; the first signs new cookies, all are accepted (rotation). Without one a random key is made and sessions end at restart")
+	fs.DurationVar(&c.sessionIdle, "session-idle", 30*time.Minute, "sign out after this long without a request")
+	fs.DurationVar(&c.sessionMax, "session-max", 7*24*time.Hour, "sign out this long after signing in, whatever happens")
+	fs.IntVar(&c.pageSize, "page-size", 50, "messages per list page")
+	fs.BoolVar(&c.demo, "demo", false, "serve built-in sample mail from an embedded IMAP server (user demo, password demo)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&c.healthcheck, "healthcheck", false, "check that a thumbmail on -listen answers /healthz and exit 0 if so, 1 if not (for container health checks)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: thumbmail [flags]\n\nthumbmail is a mobile-friendly webmail gateway. Every flag may also be set\nby an environment variable, THUMBMAIL_<NAME> (e.g. THUMBMAIL_SESSION_KEYS);\na flag given on the command line wins.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  -%s %s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "false" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(stderr, "\n    \tenvironment: %s\n", envName(f.Name))
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || envErr != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %v", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if c.pageSize < 5 || c.pageSize > 500 {
+		return nil, fmt.Errorf("-page-size must be between 5 and 500")
+	}
+	if c.sessionIdle <= 0 || c.sessionMax <= 0 {
+		return nil, fmt.Errorf("-session-idle and -session-max must be positive")
+	}
+	return c, nil
+}
+
+// envName is the environment variable for a flag.
+func envName(flagName string) string {
+	return "THUMBMAIL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func newLogger(c *config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format must be text or json")
+}
+
+func run(args []string, stderr io.Writer) error {
+	c, err := parseConfig(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if c.healthcheck {
+		return healthcheck(c.listen)
+	}
+	log, err := newLogger(c, stderr)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+
+	if c.demo {
+		d, err := demo.Start(&demo.Options{})
+		if err != nil {
+			return fmt.Errorf("starting the demo mail server: %w", err)
+		}
+		defer d.Close()
+		c.imap = d.URL()
+		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
+	}
+	if c.imap == "" {
+		return errors.New("no mail server: give -imap imaps://mail.example.org (or -demo to try the sample mail)")
+	}
+	up, err := mailproxy.ParseUpstream(c.imap, "imap")
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
+	if err != nil {
+		return err
+	}
+
+	var secrets []string
+	for _, s := range strings.Split(c.sessionKeys, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	if len(secrets) == 0 {
+		b := make([]byte, 32)
+		rand.Read(b)
+		secrets = []string{base64.RawStdEncoding.EncodeToString(b)}
+		log.Warn("no -session-keys given: using a random key, so every session ends when thumbmail restarts")
+	}
+	sessions, err := web.NewSessionManager(web.SessionOptions{
+		Secrets: secrets, Store: web.NewMemoryStore(), Idle: c.sessionIdle, Max: c.sessionMax,
+	})
+	if err != nil {
+		return err
+	}
+	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log})
+	defer pool.Close()
+
+	h := handlers.New(handlers.Config{Sessions: sessions, Pool: pool, Logger: log, PageSize: c.pageSize})
+	srv := &http.Server{
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "imap", up.String())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+// healthcheck asks a running thumbmail on addr for /healthz.
+func healthcheck(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+// Package handlers holds one file per page or action and the URL table
+// (routes.go). Every handler has one shape: load the session, parse the
+// request, call mailproxy, render or redirect; every error branch returns
+// through h.fail, which maps errors to safe pages.
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/static"
+	"github.com/thumbmail/thumbmail/templates"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// Config wires the handlers to their dependencies.
+type Config struct {
+	Sessions *web.SessionManager
+	Pool     *mailproxy.Pool
+	Logger   *slog.Logger
+	BasePath string         // "" or e.g. "/mail"
+	PageSize int            // messages per list page (default 50)
+	Location *time.Location // time zone dates are shown in (default Local)
+	Now      func() time.Time
+}
+
+// Handler serves every page.
+type Handler struct {
+	cfg Config
+}
+
+// New checks cfg and returns the handler set.
+func New(cfg Config) *Handler {
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 50
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{cfg: cfg}
+}
+
+// sessionPayload is what the server-side store keeps, sealed, per session.
+type sessionPayload struct {
+	Username string `json:"u"`
+	Password string `json:"p"`
+}
+
+type ctxKey int
+
+const sessionKey ctxKey = iota
+
+// userSession is the signed-in user of a request.
+type userSession struct {
+	id    string
+	creds mailproxy.Credentials
+	mail  mailproxy.Session
+}
+
+// requireSession loads the session for protected pages. Without one, a
+// GET goes to the login page and comes back afterwards (?next=), anything
+// else goes to the login page.
+func (h *Handler) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.cfg.Sessions.Load(r)
+		if err != nil {
+			if err != web.ErrNoSession {
+				web.LogError(r.Context(), r, "loading session", err)
+			}
+			target := h.url("/login")
+			if r.Method == http.MethodGet {
+				target += "?next=" + urlQueryEscape(h.localURI(r))
+				if _, had := h.cfg.Sessions.ID(r); had {
+					target += "&expired=1"
+				}
+			}
+			web.Redirect(w, r, target)
+			return
+		}
+		var p sessionPayload
+		if err := json.Unmarshal(s.Payload, &p); err != nil {
+			web.LogError(r.Context(), r, "decoding session", err)
+			h.cfg.Sessions.End(w, r)
+			web.Redirect(w, r, h.url("/login"))
+			return
+		}
+		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
+		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Pool.Session(s.ID, creds)}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, us)))
+	})
+}
+
+// session returns the request's signed-in user (requireSession ran).
+func session(r *http.Request) *userSession {
+	return r.Context().Value(sessionKey).(*userSession)
+}
+
+// localURI is the request's path and query without the base path.
+func (h *Handler) localURI(r *http.Request) string {
+	u := strings.TrimPrefix(r.URL.RequestURI(), h.cfg.BasePath)
+	if !strings.HasPrefix(u, "/") {
+		u = "/" + u
+	}
+	return u
+}
+
+// url prefixes a local path with the base path.
+func (h *Handler) url(path string) string { return h.cfg.BasePath + path }
+
+// base is the common page data.
+func (h *Handler) base(r *http.Request, title string) templates.Base {
+	b := templates.Base{
+		Title:    title,
+		BasePath: h.cfg.BasePath,
+		CSSURL:   h.url("/static/" + static.Path("style.css")),
+		Notice:   noticeText(r.URL.Query().Get("n")),
+	}
+	if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
+		b.User = us.creds.Username
+		b.Caps = us.mail.Caps()
+	}
+	return b
+}
+
+func (h *Handler) clock() templates.Clock {
+	return templates.Clock{Now: h.cfg.Now(), Loc: h.cfg.Location}
+}
+
+// notices are the one-line notices a redirect can ask for by key, so no
+// text from the URL is ever shown.
+var notices = map[string]string{
+	"signedout": "You are signed out.",
+	"expired":   "Your session ended. Please sign in again.",
+}
+
+func noticeText(key string) string { return notices[key] }

@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/templates"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// showLogin renders the sign-in form; a signed-in user goes to the inbox.
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.cfg.Sessions.Load(r); err == nil {
+		web.Redirect(w, r, h.afterLogin(r.URL.Query().Get("next")))
+		return
+	}
+	b := h.base(r, "Sign in")
+	if r.URL.Query().Get("expired") == "1" {
+		b.Notice = notices["expired"]
+	}
+	next := r.URL.Query().Get("next")
+	if !web.LocalPath(next) {
+		next = ""
+	}
+	web.Render(w, r, http.StatusOK, templates.Login(b, templates.LoginPage{Next: next, Persistent: false}))
+}
+
+// login checks the credentials against the mail server, starts a new
+// session (a fresh id: never one the browser brought) and goes on to
+// where the user was going.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		h.loginForm(w, r, http.StatusBadRequest, "The form could not be read. Please try again.")
+		return
+	}
+	user := strings.TrimSpace(r.PostForm.Get("username"))
+	pass := r.PostForm.Get("password")
+	if user == "" || pass == "" {
+		h.loginForm(w, r, http.StatusBadRequest, "Please enter your user name and password.")
+		return
+	}
+	if strings.ContainsAny(user+pass, "\r\n\x00") || len(user) > 256 || len(pass) > 1024 {
+		h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		return
+	}
+
+	// A previous session of this browser ends here.
+	if oldID, ok := h.cfg.Sessions.ID(r); ok {
+		h.cfg.Pool.Logout(oldID)
+		h.cfg.Sessions.End(w, r)
+	}
+	id := web.NewSessionID()
+	creds := mailproxy.Credentials{Username: user, Password: pass}
+	if err := h.cfg.Pool.Login(r.Context(), id, creds); err != nil {
+		switch {
+		case errors.Is(err, mailproxy.ErrAuth):
+			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
+			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		case errors.Is(err, mailproxy.ErrTooManyConnections):
+			web.LogError(r.Context(), r, "login", err)
+			h.loginForm(w, r, http.StatusServiceUnavailable, "Too many connections to your mail server are open. Please try again in a moment.")
+		default:
+			web.LogError(r.Context(), r, "login", err)
+			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mail server cannot be reached right now. Please try again in a moment.")
+		}
+		return
+	}
+	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass})
+	persistent := r.PostForm.Get("keep") == "1"
+	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
+		h.cfg.Pool.Logout(id)
+		web.LogError(r.Context(), r, "starting session", err)
+		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
+		return
+	}
+	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r))
+	web.Redirect(w, r, h.afterLogin(r.PostForm.Get("next")))
+}
+
+// afterLogin is where to go once signed in: next when it is a local path,
+// else the inbox.
+func (h *Handler) afterLogin(next string) string {
+	if web.LocalPath(next) && !strings.HasPrefix(next, "/login") {
+		return h.url(next)
+	}
+	return h.url("/f/INBOX")
+}
+
+// loginForm shows the form again with an error, keeping what was typed
+// (except the password).
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	b := h.base(r, "Sign in")
+	b.Error = msg
+	next := r.PostForm.Get("next")
+	if !web.LocalPath(next) {
+		next = ""
+	}
+	web.Render(w, r, status, templates.Login(b, templates.LoginPage{
+		Username:   r.PostForm.Get("username"),
+		Next:       next,
+		Persistent: r.PostForm.Get("keep") == "1",
+	}))
+}
+
+// logout deletes the server record, closes the upstream connection and
+// expires the cookie. It works even when the session already ended.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if id, ok := h.cfg.Sessions.ID(r); ok {
+		h.cfg.Pool.Logout(id)
+	}
+	if err := h.cfg.Sessions.End(w, r); err != nil {
+		web.LogError(r.Context(), r, "ending session", err)
+	}
+	web.Redirect(w, r, h.url("/login?n=signedout"))
+}

@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/templates"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// folderParam decodes the {folder} URL segment.
+func folderParam(r *http.Request) (string, error) {
+	name, ok := templates.DecodeFolder(chi.URLParam(r, "folder"))
+	if !ok {
+		return "", fmt.Errorf("%w: bad folder segment", mailproxy.ErrNotFound)
+	}
+	return name, nil
+}
+
+// queryInt reads a positive integer query parameter, def when absent or bad.
+func queryInt(r *http.Request, key string, def int) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(key))
+	if err != nil || n < 1 {
+		return def
+	}
+	return n
+}
+
+// listMessages shows one page of a folder, newest first (?page=N, 1 =
+// newest; ?top=UID keeps later pages stable while new mail arrives).
+func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
+	us := session(r)
+	folder, err := folderParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	top, _ := strconv.ParseUint(r.URL.Query().Get("top"), 10, 32)
+	page, err := us.mail.List(r.Context(), folder, mailproxy.ListQuery{
+		Page:     queryInt(r, "page", 1),
+		PageSize: h.cfg.PageSize,
+		Anchor:   uint32(top),
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b := h.base(r, page.FolderDisplay)
+	b.Folder, b.Unread = folder, page.Unread
+	web.Render(w, r, http.StatusOK, templates.List(b, templates.ListPage{Page: page, Clock: h.clock()}))
+}

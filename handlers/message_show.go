@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/templates"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// showMessage shows one message and marks it read. ?images=1 lets remote
+// images load for this view only; ?p=N is the list page to go back to.
+func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
+	us := session(r)
+	folder, err := folderParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	images := r.URL.Query().Get("images") == "1"
+	b := h.base(r, "")
+	msg, err := us.mail.Message(r.Context(), folder, id, mailproxy.ViewOptions{
+		RemoteImages: images,
+		PartURL:      func(part string) string { return b.PartURL(folder, id, part) + "?inline=1" },
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b.Title = msg.Subject
+	if b.Title == "" {
+		b.Title = "(no subject)"
+	}
+	b.Folder = folder
+	if images {
+		web.AllowRemoteImages(w)
+	}
+	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
+		Msg: msg, Images: images, Clock: h.clock(), BackPage: queryInt(r, "p", 1),
+	}))
+}

@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/thumbmail/thumbmail/static"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// Routes is the whole URL table. Paths are relative to the base path.
+func (h *Handler) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin)
+	r.Use(middleware.Compress(5, "text/html", "text/css"))
+	r.NotFound(h.notFound)
+
+	// Operations and assets.
+	r.Get("/healthz", healthz)
+	r.Handle("/static/*", http.StripPrefix(h.url("/static"), static.Handler()))
+
+	// Signing in and out.
+	r.Get("/login", h.showLogin)
+	r.Post("/login", h.login)
+	r.Post("/logout", h.logout)
+
+	// Mail, for signed-in users.
+	r.Group(func(r chi.Router) {
+		r.Use(h.requireSession)
+		r.Get("/", h.home)
+		r.Get("/folders", h.listFolders)
+		r.Get("/f/{folder}", h.listMessages)
+		r.Get("/f/{folder}/{id}", h.showMessage)
+		r.Get("/f/{folder}/{id}/part/{part}", h.downloadPart)
+	})
+	if h.cfg.BasePath == "" {
+		return r
+	}
+	outer := chi.NewRouter()
+	outer.Mount(h.cfg.BasePath, r)
+	return outer
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,408 @@
+package mailproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+// imapEntry is the per-session slot in the pool: at most one live
+// connection, used by one request at a time.
+type imapEntry struct {
+	pool *Pool
+	id   string
+	user string
+	sem  chan struct{} // held while a request uses the connection
+
+	mu   sync.Mutex // guards conn and last
+	conn *imapConn
+	last time.Time
+}
+
+// imapConn is one logged-in IMAP connection and what we know of its state.
+type imapConn struct {
+	c           *imapclient.Client
+	caps        imap.CapSet
+	selected    string // mailbox selected on the server, "" for none
+	uidValidity uint32
+	lastCmd     time.Time
+	delim       string // hierarchy delimiter, learnt at the first SELECT
+
+	timer    *time.Timer
+	timeout  time.Duration
+	timedOut chan struct{}
+	once     sync.Once
+}
+
+// extend pushes the connection's deadline forward (streaming downloads
+// call it as bytes flow, so a slow but moving transfer is not cut).
+func (c *imapConn) extend() { c.timer.Reset(c.timeout) }
+
+func (e *imapEntry) lastUsed() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last
+}
+
+func (e *imapEntry) hasConn() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.conn != nil
+}
+
+// closeIfIdle closes the connection when no request is using it and it has
+// been unused for at least idle. It reports whether it closed one.
+func (e *imapEntry) closeIfIdle(idle time.Duration) bool {
+	select {
+	case e.sem <- struct{}{}:
+	default:
+		return false // in use
+	}
+	defer func() { <-e.sem }()
+	e.mu.Lock()
+	conn := e.conn
+	if conn == nil || time.Since(e.last) < idle {
+		e.mu.Unlock()
+		return false
+	}
+	e.conn = nil
+	e.mu.Unlock()
+	e.pool.closeConn(e.user, conn, true)
+	return true
+}
+
+// shutdown waits for the current request (briefly) and logs out.
+func (e *imapEntry) shutdown(logout bool) {
+	select {
+	case e.sem <- struct{}{}:
+		defer func() { <-e.sem }()
+	case <-time.After(e.pool.opts.CommandTimeout):
+	}
+	e.mu.Lock()
+	conn := e.conn
+	e.conn = nil
+	e.mu.Unlock()
+	if conn != nil {
+		e.pool.closeConn(e.user, conn, logout)
+	}
+}
+
+// closeConn closes an upstream connection, politely when logout is set,
+// and frees its slot.
+func (p *Pool) closeConn(user string, conn *imapConn, logout bool) {
+	if logout {
+		done := make(chan struct{})
+		go func() {
+			conn.c.Logout().Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	conn.c.Close()
+	p.releaseSlot(user)
+}
+
+// do runs fn on the session's connection, connecting (and logging in)
+// first when there is none. Requests of one session are serialised. fn
+// runs under a deadline: when it passes the connection is closed. When a
+// reused connection turns out to be dead and retry is set, fn runs once
+// more on a fresh connection.
+func (e *imapEntry) do(ctx context.Context, creds Credentials, retry bool, fn func(*imapConn) error) error {
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for the connection: %v", ErrUnavailable, ctx.Err())
+	}
+	defer func() { <-e.sem }()
+
+	for attempt := 0; ; attempt++ {
+		conn, fresh, err := e.connect(ctx, creds)
+		if err != nil {
+			return err
+		}
+		err = e.run(ctx, conn, fn)
+		if err == nil {
+			return nil
+		}
+		if !connBroken(conn) {
+			return classify(err)
+		}
+		e.mu.Lock()
+		if e.conn == conn {
+			e.conn = nil
+		}
+		e.mu.Unlock()
+		e.pool.closeConn(e.user, conn, false)
+		select {
+		case <-conn.timedOut:
+			return fmt.Errorf("%w: %w: %v", ErrUnavailable, errTimeout, err)
+		default:
+		}
+		if fresh || !retry || attempt > 0 {
+			return classify(err)
+		}
+		e.pool.opts.Logger.Debug("imap connection lost, reconnecting", "err", err)
+	}
+}
+
+// run executes fn with the deadline armed.
+func (e *imapEntry) run(ctx context.Context, conn *imapConn, fn func(*imapConn) error) error {
+	timeout := e.pool.opts.CommandTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	conn.timeout = timeout
+	conn.timer = time.AfterFunc(timeout, func() {
+		conn.once.Do(func() { close(conn.timedOut) })
+		conn.c.Close()
+	})
+	err := fn(conn)
+	conn.timer.Stop()
+	now := time.Now()
+	conn.lastCmd = now
+	e.mu.Lock()
+	e.last = now
+	e.mu.Unlock()
+	return err
+}
+
+// connBroken tells whether the connection can no longer be used.
+func connBroken(conn *imapConn) bool {
+	select {
+	case <-conn.c.Closed():
+		return true
+	case <-conn.timedOut:
+		return true
+	default:
+		return conn.c.State() == imap.ConnStateLogout
+	}
+}
+
+// connect returns the live connection or makes a new one. fresh reports
+// whether it was just made.
+func (e *imapEntry) connect(ctx context.Context, creds Credentials) (conn *imapConn, fresh bool, err error) {
+	e.mu.Lock()
+	conn = e.conn
+	e.mu.Unlock()
+	if conn != nil {
+		if !connBroken(conn) {
+			return conn, false, nil
+		}
+		e.mu.Lock()
+		e.conn = nil
+		e.mu.Unlock()
+		e.pool.closeConn(e.user, conn, false)
+	}
+
+	p := e.pool
+	dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
+	defer cancel()
+	if err := p.acquireSlot(dctx, e.user, e); err != nil {
+		return nil, false, err
+	}
+	conn, err = p.dial(dctx, creds)
+	if err != nil {
+		p.releaseSlot(e.user)
+		return nil, false, err
+	}
+	e.mu.Lock()
+	e.conn = conn
+	e.last = time.Now()
+	e.mu.Unlock()
+	return conn, true, nil
+}
+
+// errTimeout marks a command that ran past its deadline.
+var errTimeout = errors.New("command timed out")
+
+func isTimeout(err error) bool { return errors.Is(err, errTimeout) }
+
+// wordDecoder leaves non-UTF-8 encoded words undecoded, so that
+// DecodeHeaderText can decode them tolerantly afterwards.
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Reader) (io.Reader, error) {
+	return nil, fmt.Errorf("charset %q left for DecodeHeaderText", charset)
+}}
+
+// dial connects, checks the transport security and logs in.
+func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
+	up := p.opts.IMAP
+	dialer := &net.Dialer{}
+	if dl, ok := ctx.Deadline(); ok {
+		dialer.Deadline = dl
+	}
+	opts := &imapclient.Options{
+		TLSConfig:   p.opts.TLSConfig,
+		Dialer:      dialer,
+		WordDecoder: wordDecoder,
+	}
+	if opts.TLSConfig != nil {
+		opts.TLSConfig = opts.TLSConfig.Clone()
+		if opts.TLSConfig.ServerName == "" {
+			opts.TLSConfig.ServerName = up.Host
+		}
+	}
+
+	type result struct {
+		c   *imapclient.Client
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var c *imapclient.Client
+		var err error
+		switch up.Security {
+		case SecurityTLS:
+			c, err = imapclient.DialTLS(up.Addr(), opts)
+		case SecurityStartTLS:
+			c, err = imapclient.DialStartTLS(up.Addr(), opts)
+		default:
+			c, err = imapclient.DialInsecure(up.Addr(), opts)
+		}
+		if err == nil {
+			err = c.WaitGreeting()
+		}
+		if err == nil {
+			err = login(c, creds)
+		}
+		if err != nil && c != nil {
+			c.Close()
+			c = nil
+		}
+		ch <- result{c, err}
+	}()
+	var r result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), ctx.Err())
+	}
+	if r.err != nil {
+		var ierr *imap.Error
+		if errors.As(r.err, &ierr) {
+			if ierr.Code == imap.ResponseCodeUnavailable {
+				return nil, fmt.Errorf("%w: %v", ErrUnavailable, r.err)
+			}
+			return nil, fmt.Errorf("%w: %v", ErrAuth, r.err)
+		}
+		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), r.err)
+	}
+	return &imapConn{c: r.c, caps: r.c.Caps(), timedOut: make(chan struct{}), lastCmd: time.Now()}, nil
+}
+
+// login authenticates with LOGIN, or AUTHENTICATE PLAIN when the server
+// disables LOGIN (RFC 3501 §6.2.3).
+func login(c *imapclient.Client, creds Credentials) error {
+	if c.State() == imap.ConnStateAuthenticated {
+		return nil // PREAUTH over TLS
+	}
+	caps := c.Caps()
+	if caps.Has(imap.CapLoginDisabled) {
+		if !caps.Has(imap.AuthCap(sasl.Plain)) {
+			return fmt.Errorf("server offers neither LOGIN nor AUTHENTICATE PLAIN")
+		}
+		return c.Authenticate(sasl.NewPlainClient("", creds.Username, creds.Password))
+	}
+	return c.Login(creds.Username, creds.Password).Wait()
+}
+
+// classify maps an upstream error to our sentinels, keeping the original
+// text for the logs.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range []error{ErrAuth, ErrNotFound, ErrUnsupported, ErrUnavailable, ErrBusy, ErrTooManyConnections, ErrSessionExpired} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	var ierr *imap.Error
+	if errors.As(err, &ierr) {
+		switch ierr.Code {
+		case imap.ResponseCodeNonExistent, imap.ResponseCodeTryCreate:
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		case imap.ResponseCodeAuthenticationFailed, imap.ResponseCodeAuthorizationFailed, imap.ResponseCodeExpired:
+			return fmt.Errorf("%w: %v", ErrAuth, err)
+		}
+		return fmt.Errorf("imap: %w", err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// sel makes mailbox the selected one, reusing the selection kept from an
+// earlier request. When the connection sat idle, a NOOP picks up new mail
+// and expunges that other clients made meanwhile.
+func (c *imapConn) sel(mailbox string) error {
+	if c.selected == mailbox {
+		if time.Since(c.lastCmd) > time.Second {
+			if err := c.c.Noop().Wait(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.selected = ""
+	var delimCmd *imapclient.ListCommand
+	if c.delim == "" {
+		delimCmd = c.c.List("", "", nil) // RFC 3501 §6.3.8: just the delimiter
+	}
+	data, err := c.c.Select(mailbox, nil).Wait()
+	if delimCmd != nil {
+		if l, lerr := delimCmd.Collect(); lerr == nil && len(l) > 0 && l[0].Delim != 0 {
+			c.delim = string(l[0].Delim)
+		} else {
+			c.delim = "/"
+		}
+	}
+	if err != nil {
+		var ierr *imap.Error
+		if errors.As(err, &ierr) && ierr.Type == imap.StatusResponseTypeNo {
+			return fmt.Errorf("%w: select %q: %v", ErrNotFound, mailbox, err)
+		}
+		return err
+	}
+	c.selected = mailbox
+	c.uidValidity = data.UIDValidity
+	return nil
+}
+
+// numMessages is the selected mailbox's message count, kept current by
+// the client from EXISTS and EXPUNGE responses.
+func (c *imapConn) numMessages() uint32 {
+	if mb := c.c.Mailbox(); mb != nil {
+		return mb.NumMessages
+	}
+	return 0
+}
+
+// display is a folder's name for titles: "Inbox" for INBOX, else its last
+// path element.
+func (c *imapConn) display(mailbox string) string {
+	if strings.EqualFold(mailbox, "INBOX") {
+		return "Inbox"
+	}
+	if c.delim != "" {
+		if i := strings.LastIndex(mailbox, c.delim); i >= 0 && i+len(c.delim) < len(mailbox) {
+			return mailbox[i+len(c.delim):]
+		}
+	}
+	return mailbox
+}

@@ -1,0 +1,358 @@
+package mailproxy
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Preview fetch sizes: enough encoded bytes for one line of text.
+const (
+	previewPlainBytes = 768
+	previewHTMLBytes  = 4096
+	previewRunes      = 110
+)
+
+// List returns one page of a folder, newest first. Its cost does not grow
+// with the folder size: one SELECT (skipped when the folder is still
+// selected from the last request), a STATUS pipelined with the page's
+// FETCH by sequence range, and one pipelined round of partial body
+// fetches for the previews. When q.Anchor is set, mail that arrived after
+// it is left out (counted in Newer) so pages do not shift under the user.
+func (s *imapSession) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
+	if q.PageSize <= 0 {
+		q.PageSize = 50
+	}
+	if q.Page <= 0 {
+		q.Page = 1
+	}
+	var page *MessagePage
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		page, err = c.list(folder, q, false)
+		return err
+	})
+	if err != nil && errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrTooManyConnections) && !isTimeout(err) {
+		// A server that fails on one message's BODYSTRUCTURE (and closes
+		// the connection) must not hide the whole page: list without it.
+		s.e.pool.opts.Logger.Warn("imap list failed, retrying without BODYSTRUCTURE", "folder", folder, "err", err)
+		err = s.do(ctx, func(c *imapConn) error {
+			var err error
+			page, err = c.list(folder, q, true)
+			return err
+		})
+	}
+	return page, err
+}
+
+func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, error) {
+	if err := c.sel(folder); err != nil {
+		return nil, err
+	}
+	statusCmd := c.c.Status(folder, &imap.StatusOptions{NumUnseen: true, UIDNext: true})
+
+	newer := 0
+	if q.Anchor > 0 {
+		// UID anchor+1:* also matches the highest UID when nothing is
+		// newer (RFC 3501 §6.4.8), so count only what is really above.
+		set := imap.UIDSet{imap.UIDRange{Start: imap.UID(q.Anchor) + 1, Stop: 0}}
+		data, err := c.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		if err != nil {
+			statusCmd.Wait()
+			return nil, err
+		}
+		for _, uid := range data.AllUIDs() {
+			if uint32(uid) > q.Anchor {
+				newer++
+			}
+		}
+	}
+
+	n := int(c.numMessages())
+	total := max(n-newer, 0)
+	pages := max((total+q.PageSize-1)/q.PageSize, 1)
+	pageNo := min(q.Page, pages)
+	last := total - (pageNo-1)*q.PageSize // sequence number of the newest row
+	first := max(last-q.PageSize+1, 1)
+
+	var msgs []*imapclient.FetchMessageBuffer
+	var fetchErr error
+	if total > 0 && last >= 1 {
+		seq := imap.SeqSet{imap.SeqRange{Start: uint32(first), Stop: uint32(last)}}
+		opts := &imap.FetchOptions{UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true}
+		if !lean {
+			opts.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
+		}
+		msgs, fetchErr = c.c.Fetch(seq, opts).Collect()
+	}
+	st, statusErr := statusCmd.Wait()
+	if fetchErr != nil {
+		return nil, fetchErr
+	}
+
+	p := &MessagePage{
+		Folder: folder, FolderDisplay: c.display(folder), Page: pageNo, PageSize: q.PageSize, Pages: pages,
+		Total: total, Newer: newer, Anchor: q.Anchor,
+	}
+	if statusErr == nil && st != nil {
+		if st.NumUnseen != nil {
+			p.Unread = int(*st.NumUnseen)
+		}
+		if p.Anchor == 0 && st.UIDNext > 0 {
+			p.Anchor = uint32(st.UIDNext) - 1
+		}
+	}
+	if len(msgs) > 0 {
+		p.First = (pageNo-1)*q.PageSize + 1
+		p.Last = p.First + len(msgs) - 1
+	}
+
+	// Newest first.
+	sortBySeqDesc(msgs)
+	if p.Anchor == 0 {
+		for _, m := range msgs {
+			p.Anchor = max(p.Anchor, uint32(m.UID))
+		}
+	}
+	p.Messages = make([]Summary, 0, len(msgs))
+	for _, m := range msgs {
+		p.Messages = append(p.Messages, summaryOf(c.uidValidity, m))
+	}
+	c.fillPreviews(msgs, p.Messages)
+	return p, nil
+}
+
+func sortBySeqDesc(msgs []*imapclient.FetchMessageBuffer) {
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	// Servers answer in ascending order; make sure.
+	for i := 1; i < len(msgs); i++ {
+		for k := i; k > 0 && msgs[k].SeqNum > msgs[k-1].SeqNum; k-- {
+			msgs[k], msgs[k-1] = msgs[k-1], msgs[k]
+		}
+	}
+}
+
+func summaryOf(validity uint32, m *imapclient.FetchMessageBuffer) Summary {
+	s := Summary{ID: msgID(validity, m.UID), Size: m.RFC822Size, Date: m.InternalDate}
+	for _, f := range m.Flags {
+		switch {
+		case strings.EqualFold(string(f), string(imap.FlagSeen)):
+			s.Seen = true
+		case strings.EqualFold(string(f), string(imap.FlagFlagged)):
+			s.Flagged = true
+		case strings.EqualFold(string(f), string(imap.FlagAnswered)):
+			s.Answered = true
+		}
+	}
+	if env := m.Envelope; env != nil {
+		s.Subject = DecodeHeaderText(env.Subject)
+		if len(env.From) > 0 {
+			s.From = addressOf(env.From[0])
+		} else if len(env.Sender) > 0 {
+			s.From = addressOf(env.Sender[0])
+		}
+		if !env.Date.IsZero() && env.Date.Year() > 1970 {
+			s.Date = env.Date
+		}
+	}
+	if m.BodyStructure != nil {
+		s.Attachment = hasAttachment(m.BodyStructure)
+	}
+	return s
+}
+
+func addressOf(a imap.Address) Address {
+	email := ""
+	if a.Mailbox != "" {
+		email = a.Mailbox
+		if a.Host != "" {
+			email += "@" + a.Host
+		}
+	}
+	return Address{Name: DecodeHeaderText(a.Name), Email: DecodeHeaderText(email)}
+}
+
+func addressesOf(l []imap.Address) []Address {
+	var out []Address
+	for _, a := range l {
+		if a.IsGroupStart() || a.IsGroupEnd() {
+			continue
+		}
+		out = append(out, addressOf(a))
+	}
+	return out
+}
+
+// hasAttachment tells whether a message has a part a user would call an
+// attachment.
+func hasAttachment(bs imap.BodyStructure) bool {
+	found := false
+	bs.Walk(func(path []int, part imap.BodyStructure) bool {
+		sp, ok := part.(*imap.BodyStructureSinglePart)
+		if !ok {
+			return true
+		}
+		disp := ""
+		if d := sp.Disposition(); d != nil {
+			disp = strings.ToLower(d.Value)
+		}
+		switch {
+		case disp == "attachment":
+			found = true
+		case disp == "inline":
+		case strings.EqualFold(sp.Type, "application"), strings.EqualFold(sp.Type, "message") && !strings.EqualFold(sp.Subtype, "delivery-status"):
+			found = true
+		case sp.Filename() != "" && !strings.EqualFold(sp.Type, "image"):
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// previewRef is the section of a message worth previewing.
+type previewRef struct {
+	section, encoding, charset string
+	html                       bool
+}
+
+// previewPart finds the first plain text part, else the first HTML part,
+// skipping attachments.
+func previewPart(bs imap.BodyStructure) (previewRef, bool) {
+	var plain, html *previewRef
+	bs.Walk(func(path []int, part imap.BodyStructure) bool {
+		sp, ok := part.(*imap.BodyStructureSinglePart)
+		if !ok || !strings.EqualFold(sp.Type, "text") {
+			return true
+		}
+		if d := sp.Disposition(); d != nil && strings.EqualFold(d.Value, "attachment") {
+			return true
+		}
+		ref := &previewRef{section: sectionString(path), encoding: strings.ToLower(sp.Encoding), charset: sp.Params["charset"]}
+		switch strings.ToLower(sp.Subtype) {
+		case "plain":
+			if plain == nil {
+				plain = ref
+			}
+		case "html":
+			if html == nil {
+				ref.html = true
+				html = ref
+			}
+		}
+		return plain == nil
+	})
+	switch {
+	case plain != nil:
+		return *plain, true
+	case html != nil:
+		return *html, true
+	}
+	return previewRef{}, false
+}
+
+// fillPreviews fetches a partial prefix of each message's first text part
+// and turns it into a one-line preview. Messages are grouped by section,
+// and the group fetches are pipelined: one round trip in all.
+func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []Summary) {
+	type group struct {
+		item *imap.FetchItemBodySection
+		uids imap.UIDSet
+		cmd  *imapclient.FetchCommand
+	}
+	groups := map[string]*group{}
+	var order []string
+	refs := make(map[imap.UID]previewRef, len(msgs))
+	for _, m := range msgs {
+		if m.BodyStructure == nil {
+			continue
+		}
+		ref, ok := previewPart(m.BodyStructure)
+		if !ok {
+			continue
+		}
+		refs[m.UID] = ref
+		size := int64(previewPlainBytes)
+		if ref.html {
+			size = previewHTMLBytes
+		}
+		key := ref.section + "/" + strconv.FormatInt(size, 10)
+		g := groups[key]
+		if g == nil {
+			g = &group{item: &imap.FetchItemBodySection{
+				Part: sectionPath(ref.section), Peek: true,
+				Partial: &imap.SectionPartial{Offset: 0, Size: size},
+			}}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.uids.AddNum(m.UID)
+	}
+	for _, k := range order {
+		g := groups[k]
+		g.cmd = c.c.Fetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
+	}
+	texts := make(map[imap.UID]string, len(msgs))
+	for _, k := range order {
+		g := groups[k]
+		bufs, err := g.cmd.Collect()
+		if err != nil {
+			continue // previews are a nicety; the list still shows
+		}
+		for _, b := range bufs {
+			ref := refs[b.UID]
+			data := b.FindBodySection(g.item)
+			mt := "text/plain"
+			if ref.html {
+				mt = "text/html"
+			}
+			texts[b.UID] = PreviewText(data, ref.encoding, ref.charset, mt, previewRunes)
+		}
+	}
+	for i, m := range msgs {
+		rows[i].Preview = texts[m.UID]
+	}
+}
+
+// sectionString turns a part path into "1.2"; the empty path (a
+// non-multipart message's body) is "1".
+func sectionString(path []int) string {
+	if len(path) == 0 {
+		return "1"
+	}
+	var b strings.Builder
+	for i, n := range path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+func sectionPath(section string) []int {
+	var out []int
+	for _, s := range strings.Split(section, ".") {
+		n := 0
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return nil
+			}
+			n = n*10 + int(r-'0')
+			if n > 1<<20 {
+				return nil
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}

@@ -1,0 +1,559 @@
+package mailproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/textproto"
+	"sort"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// errNoRetry marks failures after which an operation must not be rerun
+// (a download that already sent bytes).
+var errNoRetry = errors.New("not retryable")
+
+// bodyPlan is what a BODYSTRUCTURE tells us to fetch and list.
+type bodyPlan struct {
+	body *partRef // the part to show, nil when there is none
+	atts []Attachment
+	cids map[string]string // Content-ID → section
+}
+
+type partRef struct {
+	section, mediaType, encoding, charset string
+	size                                  int64
+}
+
+// planBody picks the part to show (text/plain preferred, else text/html;
+// in multipart/alternative the other alternatives are skipped) and lists
+// the rest as attachments.
+func planBody(bs imap.BodyStructure) bodyPlan {
+	p := bodyPlan{cids: map[string]string{}}
+	p.visit(bs, nil)
+	return p
+}
+
+func (p *bodyPlan) visit(bs imap.BodyStructure, path []int) {
+	switch b := bs.(type) {
+	case *imap.BodyStructureMultiPart:
+		children := make([]int, len(b.Children))
+		for i := range children {
+			children[i] = i
+		}
+		if strings.EqualFold(b.Subtype, "alternative") && p.body == nil {
+			if i := bestAlternative(b.Children); i >= 0 {
+				children = []int{i}
+			}
+		}
+		for _, i := range children {
+			p.visit(b.Children[i], append(append([]int(nil), path...), i+1))
+		}
+	case *imap.BodyStructureSinglePart:
+		section := sectionString(path)
+		mt := b.MediaType()
+		disp := ""
+		if d := b.Disposition(); d != nil {
+			disp = strings.ToLower(d.Value)
+		}
+		if p.body == nil && (mt == "text/plain" || mt == "text/html") && disp != "attachment" {
+			p.body = &partRef{section: section, mediaType: mt, encoding: strings.ToLower(b.Encoding), charset: b.Params["charset"], size: int64(b.Size)}
+			return
+		}
+		a := Attachment{
+			Part:     section,
+			Name:     partFilename(b),
+			Type:     mt,
+			Size:     decodedSize(int64(b.Size), b.Encoding),
+			Inline:   disp == "inline",
+			CID:      strings.Trim(strings.TrimSpace(b.ID), "<>"),
+			Encoding: strings.ToLower(b.Encoding),
+		}
+		if a.Name == "" {
+			a.Name = fallbackName(section, mt)
+		}
+		if a.CID != "" {
+			p.cids[a.CID] = section
+		}
+		p.atts = append(p.atts, a)
+	}
+}
+
+// bestAlternative prefers text/plain, then anything holding HTML.
+func bestAlternative(children []imap.BodyStructure) int {
+	for i, c := range children {
+		if c.MediaType() == "text/plain" {
+			return i
+		}
+	}
+	for i, c := range children {
+		found := false
+		c.Walk(func(_ []int, part imap.BodyStructure) bool {
+			if part.MediaType() == "text/html" {
+				found = true
+			}
+			return !found
+		})
+		if found {
+			return i
+		}
+	}
+	return -1
+}
+
+// partFilename decodes a part's file name: RFC 2231 (filename*=, with
+// continuations) and RFC 2047 encoded words, from Content-Disposition or
+// the Content-Type name parameter.
+func partFilename(b *imap.BodyStructureSinglePart) string {
+	var dparams map[string]string
+	if d := b.Disposition(); d != nil {
+		dparams = d.Params
+	}
+	for _, params := range []map[string]string{dparams, b.Params} {
+		for _, key := range []string{"filename", "name"} {
+			if v := paramValue(params, key); v != "" {
+				return cleanFilename(v)
+			}
+		}
+	}
+	return ""
+}
+
+// paramValue reads key from MIME parameters that may be split or encoded
+// per RFC 2231, by letting mime.ParseMediaType reassemble them.
+func paramValue(params map[string]string, key string) string {
+	if v, ok := params[key]; ok && !strings.Contains(v, "''") {
+		return DecodeHeaderText(v)
+	}
+	var b strings.Builder
+	b.WriteString("x/x")
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k == key || strings.HasPrefix(k, key+"*") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := params[k]
+		if strings.HasSuffix(k, "*") {
+			fmt.Fprintf(&b, "; %s=%s", k, v)
+		} else {
+			fmt.Fprintf(&b, "; %s=%q", k, v)
+		}
+	}
+	if _, ps, err := mime.ParseMediaType(b.String()); err == nil && ps[key] != "" {
+		return ps[key]
+	}
+	return DecodeHeaderText(params[key])
+}
+
+// cleanFilename keeps the last path element and drops control characters.
+func cleanFilename(name string) string {
+	name = DecodeHeaderText(name)
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	return strings.TrimSpace(name)
+}
+
+func fallbackName(section, mediaType string) string {
+	ext := ""
+	if exts, _ := mime.ExtensionsByType(mediaType); len(exts) > 0 {
+		ext = exts[0]
+	}
+	switch mediaType {
+	case "message/rfc822":
+		ext = ".eml"
+	case "text/plain":
+		ext = ".txt"
+	}
+	return "attachment-" + section + ext
+}
+
+func decodedSize(size int64, encoding string) int64 {
+	if strings.EqualFold(encoding, "base64") {
+		return size * 3 / 4
+	}
+	return size
+}
+
+// Message fetches the envelope, flags and BODYSTRUCTURE first and then
+// only the part shown (never the attachments), setting \Seen by fetching
+// it without PEEK. When the server's BODYSTRUCTURE cannot be used (the
+// parser refused it, or it is missing) the whole message is fetched,
+// bounded, and parsed here.
+func (s *imapSession) Message(ctx context.Context, folder, id string, opts ViewOptions) (*Message, error) {
+	var m *Message
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		m, err = c.message(folder, id, opts, s.e.pool.opts)
+		return err
+	})
+	if err != nil && errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrTooManyConnections) && !isTimeout(err) {
+		// The structured fetch may have been what broke the connection
+		// (a response go-imap could not parse): retry the raw way.
+		s.e.pool.opts.Logger.Warn("imap structured fetch failed, trying raw", "err", err)
+		err = s.do(ctx, func(c *imapConn) error {
+			uid, err := c.selectFor(folder, id)
+			if err != nil {
+				return err
+			}
+			m, err = c.rawMessage(folder, id, uid, nil, opts, s.e.pool.opts)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) (*Message, error) {
+	uid, err := c.selectFor(folder, id)
+	if err != nil {
+		return nil, err
+	}
+	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References"}, Peek: true}
+	bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+		UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true,
+		BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+		BodySection:   []*imap.FetchItemBodySection{refsItem},
+	}).Collect()
+	if err != nil {
+		return nil, err
+	}
+	var buf *imapclient.FetchMessageBuffer
+	for _, b := range bufs {
+		if b.UID == uid {
+			buf = b
+		}
+	}
+	if buf == nil {
+		return nil, fmt.Errorf("%w: message %s in %q", ErrNotFound, id, folder)
+	}
+	if buf.BodyStructure == nil || buf.Envelope == nil {
+		return c.rawMessage(folder, id, uid, buf, opts, po)
+	}
+
+	m := &Message{ID: id, Folder: folder, FolderDisplay: c.display(folder), Date: buf.InternalDate}
+	applyFlags(m, buf.Flags)
+	applyEnvelope(m, buf.Envelope)
+	m.References = parseReferences(buf.FindBodySection(refsItem))
+
+	plan := planBody(buf.BodyStructure)
+	m.Attachments = plan.atts
+
+	// One pipelined round: the body part (without PEEK, which sets \Seen)
+	// and the neighbours' UIDs for previous/next.
+	var bodyCmd *imapclient.FetchCommand
+	var bodyItem *imap.FetchItemBodySection
+	if plan.body != nil {
+		bodyItem = &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen}
+		if plan.body.size > po.MaxPartBytes {
+			bodyItem.Partial = &imap.SectionPartial{Offset: 0, Size: po.MaxPartBytes}
+		}
+		bodyCmd = c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodyItem}})
+	} else if !m.Seen {
+		bodyCmd = c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil)
+	}
+	neighbours := c.neighbours(buf.SeqNum)
+
+	var bodyData []byte
+	if bodyCmd != nil {
+		bodyBufs, err := bodyCmd.Collect()
+		if err != nil {
+			neighbours.wait()
+			return nil, err
+		}
+		for _, b := range bodyBufs {
+			if bodyItem != nil && b.UID == uid {
+				bodyData = b.FindBodySection(bodyItem)
+			}
+		}
+		m.Seen = true
+	}
+	older, newer := neighbours.wait()
+	if older != 0 {
+		m.PrevID = msgID(c.uidValidity, older)
+	}
+	if newer != 0 {
+		m.NextID = msgID(c.uidValidity, newer)
+	}
+
+	if plan.body == nil {
+		if len(m.Attachments) == 0 {
+			m.Problems = append(m.Problems, "This message has no text.")
+		}
+		return m, nil
+	}
+	renderBody(m, bodyData, plan.body, plan.cids, opts)
+	if plan.body.size > po.MaxPartBytes {
+		m.Problems = append(m.Problems, fmt.Sprintf("This message is long; only the first %d KB are shown.", po.MaxPartBytes>>10))
+	}
+	return m, nil
+}
+
+// neighbourFetch is the pipelined FETCH of the messages just before and
+// after one, for previous/next links.
+type neighbourFetch struct {
+	cmd *imapclient.FetchCommand
+	seq uint32
+}
+
+func (c *imapConn) neighbours(seq uint32) *neighbourFetch {
+	n := &neighbourFetch{seq: seq}
+	var set imap.SeqSet
+	if seq > 1 {
+		set.AddNum(seq - 1)
+	}
+	if seq < c.numMessages() {
+		set.AddNum(seq + 1)
+	}
+	if len(set) > 0 {
+		n.cmd = c.c.Fetch(set, &imap.FetchOptions{UID: true})
+	}
+	return n
+}
+
+// wait returns the UIDs of the older and newer neighbour, 0 where there
+// is none.
+func (n *neighbourFetch) wait() (older, newer imap.UID) {
+	if n.cmd == nil {
+		return 0, 0
+	}
+	bufs, err := n.cmd.Collect()
+	if err != nil {
+		return 0, 0
+	}
+	for _, b := range bufs {
+		switch b.SeqNum {
+		case n.seq - 1:
+			older = b.UID
+		case n.seq + 1:
+			newer = b.UID
+		}
+	}
+	return older, newer
+}
+
+func applyFlags(m *Message, flags []imap.Flag) {
+	for _, f := range flags {
+		switch {
+		case strings.EqualFold(string(f), string(imap.FlagSeen)):
+			m.Seen = true
+		case strings.EqualFold(string(f), string(imap.FlagFlagged)):
+			m.Flagged = true
+		case strings.EqualFold(string(f), string(imap.FlagAnswered)):
+			m.Answered = true
+		}
+	}
+}
+
+func applyEnvelope(m *Message, env *imap.Envelope) {
+	m.Subject = DecodeHeaderText(env.Subject)
+	m.From = addressesOf(env.From)
+	if len(m.From) == 0 {
+		m.From = addressesOf(env.Sender)
+	}
+	m.ReplyTo = addressesOf(env.ReplyTo)
+	m.To = addressesOf(env.To)
+	m.Cc = addressesOf(env.Cc)
+	if !env.Date.IsZero() && env.Date.Year() > 1970 {
+		m.Date = env.Date
+	}
+	m.MessageID = env.MessageID
+	if len(env.InReplyTo) > 0 {
+		m.InReplyTo = env.InReplyTo[0]
+	}
+}
+
+// parseReferences reads the message ids from a fetched References header.
+func parseReferences(header []byte) []string {
+	if len(header) == 0 {
+		return nil
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(header)))
+	h, _ := tp.ReadMIMEHeader()
+	var out []string
+	for _, v := range h.Values("References") {
+		for _, f := range strings.Fields(v) {
+			f = strings.Trim(f, "<>,")
+			if f != "" && len(out) < 100 {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// renderBody decodes the fetched body part and fills m.Body.
+func renderBody(m *Message, data []byte, ref *partRef, cids map[string]string, opts ViewOptions) {
+	text, problems := DecodeBody(data, ref.encoding, ref.charset)
+	m.Problems = append(m.Problems, problems...)
+	if ref.mediaType == "text/html" {
+		safe, blocked := SanitizeHTML(text, SanitizeOptions{
+			RemoteImages: opts.RemoteImages,
+			CIDURL: func(cid string) string {
+				section, ok := cids[cid]
+				if !ok || opts.PartURL == nil {
+					return ""
+				}
+				return opts.PartURL(section)
+			},
+		})
+		m.Body = Body{HTML: safe, RemoteBlocked: blocked}
+		return
+	}
+	m.Body = Body{Text: text}
+}
+
+// rawMessage fetches the whole message (bounded) and parses it locally:
+// the fallback for servers whose BODYSTRUCTURE we cannot use.
+func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.FetchMessageBuffer, opts ViewOptions, po PoolOptions) (*Message, error) {
+	item := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 0, Size: po.MaxMessageBytes}}
+	bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{item}}).Collect()
+	if err != nil {
+		return nil, err
+	}
+	var buf *imapclient.FetchMessageBuffer
+	for _, b := range bufs {
+		if b.UID == uid {
+			buf = b
+		}
+	}
+	if buf == nil {
+		return nil, fmt.Errorf("%w: message %s in %q", ErrNotFound, id, folder)
+	}
+	m := ParseMessage(bytes.NewReader(buf.FindBodySection(item)), po.MaxMessageBytes, opts, func(cid string) string { return "" })
+	m.ID, m.Folder, m.FolderDisplay = id, folder, c.display(folder)
+	if m.Date.IsZero() {
+		m.Date = buf.InternalDate
+	}
+	applyFlags(m, buf.Flags)
+	m.Seen = true
+	return m, nil
+}
+
+// Part streams one part, transfer-decoded, to w with constant memory.
+func (s *imapSession) Part(ctx context.Context, folder, id, part string, w PartWriter) error {
+	path := sectionPath(part)
+	if path == nil {
+		return fmt.Errorf("%w: bad part %q", ErrNotFound, part)
+	}
+	started := false
+	err := s.e.do(ctx, s.creds, true, func(c *imapConn) error {
+		if started {
+			return errNoRetry
+		}
+		uid, err := c.selectFor(folder, id)
+		if err != nil {
+			return err
+		}
+		bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}}).Collect()
+		if err != nil {
+			return err
+		}
+		var att *Attachment
+		for _, b := range bufs {
+			if b.UID != uid || b.BodyStructure == nil {
+				continue
+			}
+			plan := planBody(b.BodyStructure)
+			for i := range plan.atts {
+				if plan.atts[i].Part == part {
+					att = &plan.atts[i]
+				}
+			}
+			if att == nil && plan.body != nil && plan.body.section == part {
+				att = &Attachment{Part: part, Type: plan.body.mediaType, Name: fallbackName(part, plan.body.mediaType), Encoding: plan.body.encoding, Size: plan.body.size}
+			}
+		}
+		if att == nil {
+			return fmt.Errorf("%w: part %s of %s", ErrNotFound, part, id)
+		}
+		started = true
+		w.Begin(*att)
+		item := &imap.FetchItemBodySection{Part: path, Peek: true}
+		cmd := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}})
+		defer cmd.Close()
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			for it := msg.Next(); it != nil; it = msg.Next() {
+				sec, ok := it.(imapclient.FetchItemDataBodySection)
+				if !ok || sec.Literal == nil {
+					continue
+				}
+				dst := &extendingWriter{w: w, conn: c}
+				if _, err := io.Copy(dst, decodeReader(sec.Literal, att.Encoding)); err != nil {
+					return fmt.Errorf("%w: %v", errNoRetry, err)
+				}
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("%w: %v", errNoRetry, err)
+		}
+		return nil
+	})
+	return err
+}
+
+// extendingWriter pushes the connection deadline forward on every write so
+// that a long download is bounded by inactivity, not by total time.
+type extendingWriter struct {
+	w    io.Writer
+	conn *imapConn
+}
+
+func (e *extendingWriter) Write(p []byte) (int, error) {
+	e.conn.extend()
+	return e.w.Write(p)
+}
+
+// decodeReader undoes a transfer encoding as a stream.
+func decodeReader(r io.Reader, encoding string) io.Reader {
+	switch strings.ToLower(encoding) {
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	}
+	return r
+}
+
+// base64Cleaner drops everything that is not base64 alphabet (line breaks,
+// stray spaces), so that decoding goes on where strict decoders stop.
+type base64Cleaner struct{ r io.Reader }
+
+func (b *base64Cleaner) Read(p []byte) (int, error) {
+	for {
+		n, err := b.r.Read(p)
+		j := 0
+		for _, c := range p[:n] {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
+				p[j] = c
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}

@@ -1,0 +1,185 @@
+// Package mailproxy is the mail side of thumbmail: one Session contract for
+// IMAP (and later POP3), the connection pool, MIME → view model and HTML
+// sanitizing. It knows nothing of HTTP.
+package mailproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Typed sentinel errors. Handlers map them to pages; the wrapped upstream
+// error text is for logs only and must never reach a page.
+var (
+	// ErrAuth means the server refused the credentials.
+	ErrAuth = errors.New("mailproxy: authentication failed")
+	// ErrNotFound means the folder, message or part does not exist (any more).
+	ErrNotFound = errors.New("mailproxy: not found")
+	// ErrUnsupported means the protocol or server cannot do what was asked.
+	ErrUnsupported = errors.New("mailproxy: not supported")
+	// ErrSessionExpired means the session's credentials are gone.
+	ErrSessionExpired = errors.New("mailproxy: session expired")
+	// ErrUnavailable means the mail server could not be reached or failed.
+	ErrUnavailable = errors.New("mailproxy: mail server unavailable")
+	// ErrBusy means a POP3 maildrop is locked by another client.
+	ErrBusy = errors.New("mailproxy: mailbox busy")
+	// ErrTooManyConnections means the per-user connection cap is reached
+	// and no connection became free in time.
+	ErrTooManyConnections = errors.New("mailproxy: too many connections for this user")
+)
+
+// Caps tells templates which controls the session's protocol supports.
+type Caps struct {
+	Folders bool // more than one folder
+	Flags   bool // server-side \Seen, \Flagged, \Answered
+	Move    bool // move between folders
+}
+
+// Session is one logged-in user's view of their mail, whatever the
+// protocol. Implementations serialise their own use of the upstream
+// connection: any method may be called from concurrent requests.
+// Message ids are opaque strings (IMAP: "UIDVALIDITY-UID").
+type Session interface {
+	// Caps reports what the protocol supports.
+	Caps() Caps
+	// Folders lists every folder with counts, INBOX and special-use
+	// folders first, then the rest in tree order.
+	Folders(ctx context.Context) ([]Folder, error)
+	// List returns one page of a folder, newest first.
+	List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error)
+	// Message returns a message ready to show and marks it seen.
+	Message(ctx context.Context, folder, id string, opts ViewOptions) (*Message, error)
+	// Part streams one body part (an attachment) decoded to w.
+	Part(ctx context.Context, folder, id, part string, w PartWriter) error
+	// Close logs out and releases the upstream connection.
+	Close() error
+}
+
+// Folder is one mailbox in the folder list.
+type Folder struct {
+	Name     string // full name, decoded to UTF-8
+	Display  string // last path element, for showing
+	Depth    int    // nesting depth, 0 for top level
+	Special  string // "inbox", "sent", "drafts", "trash", "junk", "archive" or ""
+	Unread   int
+	Total    int
+	NoSelect bool // a pure container that cannot be opened
+}
+
+// ListQuery picks one page of a folder.
+type ListQuery struct {
+	Page     int    // 1 = newest
+	PageSize int    // messages per page
+	Anchor   uint32 // highest UID the user has seen listed; newer mail is left out so pages stay stable. 0 = now.
+}
+
+// MessagePage is one page of a folder listing.
+type MessagePage struct {
+	Folder        string
+	FolderDisplay string // the folder's last path element, "Inbox" for INBOX
+	Page          int
+	PageSize      int
+	Pages         int
+	Total         int    // messages in the listing (as of Anchor)
+	First         int    // 1-based index of the first row shown, for "1–50 of 2,001"
+	Last          int    // index of the last row shown
+	Unread        int    // unread messages in the folder
+	Anchor        uint32 // the anchor to carry in paging links
+	Newer         int    // messages that arrived after Anchor (not shown)
+	Messages      []Summary
+}
+
+// Summary is one row of a message list.
+type Summary struct {
+	ID         string
+	From       Address
+	Subject    string
+	Date       time.Time
+	Size       int64
+	Preview    string
+	Seen       bool
+	Flagged    bool
+	Answered   bool
+	Attachment bool
+}
+
+// Address is a decoded mailbox.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// String gives the display name, or the address when there is none.
+func (a Address) String() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Email
+}
+
+// ViewOptions changes how a message is rendered.
+type ViewOptions struct {
+	RemoteImages bool // let remote images through the sanitizer
+	// PartURL gives the URL at which a part of this message is served,
+	// for cid: images in HTML mail; nil drops them.
+	PartURL func(part string) string
+}
+
+// Message is a message ready to show.
+type Message struct {
+	ID            string
+	Folder        string
+	FolderDisplay string
+	Subject       string
+	From          []Address
+	ReplyTo       []Address
+	To            []Address
+	Cc            []Address
+	Date          time.Time
+
+	MessageID  string
+	InReplyTo  string
+	References []string
+
+	Seen     bool
+	Flagged  bool
+	Answered bool
+
+	Body        Body
+	Attachments []Attachment
+	// Problems says, in plain words, what could not be shown
+	// ("a part uses the unknown charset x-foo; shown as best we could").
+	Problems []string
+
+	PrevID string // the next older message in the folder, or ""
+	NextID string // the next newer message in the folder, or ""
+}
+
+// Body is the shown text of a message: exactly one of Text and HTML is set.
+type Body struct {
+	Text string // plain text, not escaped (templates escape it)
+	HTML string // sanitized HTML, safe to embed
+	// RemoteBlocked is set when the sanitizer removed remote images or
+	// other remote loads that ViewOptions.RemoteImages would allow.
+	RemoteBlocked bool
+}
+
+// Attachment is a downloadable part.
+type Attachment struct {
+	Part     string // IMAP section path, e.g. "2" or "1.3"
+	Name     string // decoded file name, never empty
+	Type     string // lower-case media type, e.g. "application/pdf"
+	Size     int64  // decoded size estimate in bytes
+	Inline   bool   // Content-Disposition inline (e.g. cid: images)
+	CID      string // Content-ID without angle brackets
+	Encoding string // transfer encoding, lower case
+}
+
+// PartWriter receives a part download: Begin is called once, with the
+// part's metadata, before any body bytes are written.
+type PartWriter interface {
+	io.Writer
+	Begin(a Attachment)
+}

@@ -1,0 +1,84 @@
+// Package static holds the hand-written stylesheet and icons, embedded in
+// the binary and served at content-hashed URLs that are cached forever.
+package static
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed *.css
+var files embed.FS
+
+// asset is one embedded file with its hashed name.
+type asset struct {
+	name   string // "style.css"
+	hashed string // "style.3f2a9c1b.css"
+	data   []byte
+	ctype  string
+}
+
+var (
+	byHashed = map[string]*asset{}
+	byName   = map[string]*asset{}
+)
+
+func init() {
+	entries, _ := fs.ReadDir(files, ".")
+	for _, e := range entries {
+		data, err := files.ReadFile(e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(data)
+		ext := path.Ext(e.Name())
+		a := &asset{
+			name:   e.Name(),
+			hashed: strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:6]) + ext,
+			data:   data,
+		}
+		switch ext {
+		case ".css":
+			a.ctype = "text/css; charset=utf-8"
+		case ".svg":
+			a.ctype = "image/svg+xml"
+		default:
+			a.ctype = "application/octet-stream"
+		}
+		byHashed[a.hashed] = a
+		byName[a.name] = a
+	}
+}
+
+// Path returns the content-hashed path of an embedded file, relative to
+// the static root ("style.3f2a9c1b.css"); "" when there is no such file.
+func Path(name string) string {
+	if a, ok := byName[name]; ok {
+		return a.hashed
+	}
+	return ""
+}
+
+// Handler serves the embedded files by hashed name, cached for a year
+// and immutable. Mount it with the static prefix stripped.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := byHashed[strings.TrimPrefix(r.URL.Path, "/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", a.ctype)
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(a.data)
+	})
+}

@@ -1,0 +1,71 @@
+// Package templates holds thumbmail's templ components: the layout, one
+// file per page, and the typed data each page renders.
+package templates
+
+import (
+	"github.com/thumbmail/thumbmail/mailproxy"
+)
+
+// Base is what every page needs: title, user, notice, capabilities and
+// the base path all links are built from.
+type Base struct {
+	Title    string // page title, without the product name
+	User     string // signed-in user, "" on the login page
+	Notice   string // one-line notice after an action
+	Error    string // one-line error shown at the top
+	Caps     mailproxy.Caps
+	BasePath string // "" or e.g. "/mail"; every URL starts with it
+	CSSURL   string // content-hashed stylesheet URL, base path included
+	Folder   string // current folder, for the top bar
+	Unread   int    // unread count of the current folder, for the title
+}
+
+// URL prefixes a local path with the base path.
+func (b Base) URL(path string) string { return b.BasePath + path }
+
+// FullTitle is the document title: "(3) Inbox · thumbmail".
+func (b Base) FullTitle() string {
+	t := b.Title
+	if b.Unread > 0 {
+		t = "(" + formatInt(b.Unread) + ") " + t
+	}
+	if t == "" {
+		return "thumbmail"
+	}
+	return t + " · thumbmail"
+}
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Username   string
+	Next       string // local path to return to after signing in
+	Persistent bool
+}
+
+// FoldersPage lists every folder.
+type FoldersPage struct {
+	Folders []mailproxy.Folder
+}
+
+// ListPage is one page of a folder.
+type ListPage struct {
+	Page  *mailproxy.MessagePage
+	Clock Clock
+}
+
+// MessagePage shows one message.
+type MessagePage struct {
+	Msg    *mailproxy.Message
+	Images bool // remote images were allowed for this view
+	Clock  Clock
+	// BackPage is the list page to return to (kept in links as ?p=).
+	BackPage int
+}
+
+// ErrorPage explains a failure in plain words.
+type ErrorPage struct {
+	Status  int
+	Heading string
+	Message string
+	Retry   string // a local URL to try again, or ""
+}

@@ -1,0 +1,70 @@
+package templates
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// EncodeFolder turns a folder name into one URL path segment. Plain names
+// (letters, digits, '.', '_', '-') stay readable ("/f/INBOX"); anything
+// else — '/', spaces, quotes, '&', non-ASCII — is "~" + base64url, so no
+// router, proxy or browser can reinterpret it.
+func EncodeFolder(name string) string {
+	plain := name != "" && name[0] != '~' && name[0] != '.'
+	for i := 0; plain && i < len(name); i++ {
+		c := name[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+	}
+	if plain {
+		return name
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+// DecodeFolder reverses EncodeFolder; ok is false for a malformed segment.
+func DecodeFolder(seg string) (name string, ok bool) {
+	if rest, found := strings.CutPrefix(seg, "~"); found {
+		b, err := base64.RawURLEncoding.DecodeString(rest)
+		if err != nil || len(b) == 0 {
+			return "", false
+		}
+		return string(b), true
+	}
+	if seg == "" || EncodeFolder(seg) != seg {
+		return "", false
+	}
+	return seg, true
+}
+
+// FolderURL is the list page of a folder (page 1 when page <= 1; anchor
+// keeps pages stable while new mail arrives).
+func (b Base) FolderURL(folder string, page int, anchor uint32) string {
+	u := b.URL("/f/" + EncodeFolder(folder))
+	q := url.Values{}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+		if anchor > 0 {
+			q.Set("top", strconv.FormatUint(uint64(anchor), 10))
+		}
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// MessageURL is the page of one message; page is the list page to go back to.
+func (b Base) MessageURL(folder, id string, page int) string {
+	u := b.URL("/f/" + EncodeFolder(folder) + "/" + url.PathEscape(id))
+	if page > 1 {
+		u += "?p=" + strconv.Itoa(page)
+	}
+	return u
+}
+
+// PartURL is the download URL of one part of a message.
+func (b Base) PartURL(folder, id, part string) string {
+	return b.URL("/f/" + EncodeFolder(folder) + "/" + url.PathEscape(id) + "/part/" + url.PathEscape(part))
+}
