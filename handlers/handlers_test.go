@@ -42,6 +42,7 @@ type envOptions struct {
 	basePath string
 	pool     *mailproxy.PoolOptions
 	imapAddr string // override: an address where nothing listens, say
+	caps     imap.CapSet
 }
 
 func newEnv(t *testing.T, o *envOptions) *testEnv {
@@ -52,7 +53,7 @@ func newEnv(t *testing.T, o *envOptions) *testEnv {
 	e := &testEnv{t: t}
 	now := time.Now()
 	e.now.Store(&now)
-	d, err := demo.Start(&demo.Options{})
+	d, err := demo.Start(&demo.Options{Caps: o.caps})
 	if err != nil {
 		t.Fatalf("demo.Start() = %v", err)
 	}
@@ -566,3 +567,25 @@ func (e *testEnv) openBySubject(c *http.Client, folder, subject string) result {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestFoldersPlainIMAP4rev1 runs the folder list against a server with
+// neither LIST-STATUS nor SPECIAL-USE: counts come from STATUS, special
+// folders are recognised by name.
+func TestFoldersPlainIMAP4rev1(t *testing.T) {
+	e := newEnv(t, &envOptions{caps: imap.CapSet{imap.CapIMAP4rev1: {}}})
+	c := e.login()
+	r := e.get(c, "/folders")
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /folders = %d", r.status)
+	}
+	inbox := regexp.MustCompile(`(?s)>Inbox</span>\s*<span class="count" aria-label="unread">(\d+)</span>\s*<span class="total">(\d+)</span>`).FindStringSubmatch(r.body)
+	if inbox == nil || inbox[2] != itoa(e.demoCount("INBOX")) {
+		t.Errorf("INBOX counts missing or wrong without LIST-STATUS: %v", inbox)
+	}
+	if i, j := strings.Index(r.body, ">Sent<"), strings.Index(r.body, ">Projects<"); i < 0 || j < 0 || i > j {
+		t.Errorf("Sent not recognised by name and put first")
+	}
+	if l := e.get(c, "/f/INBOX"); len(messageLinks(l.body)) != 50 {
+		t.Errorf("list on a plain IMAP4rev1 server has %d rows", len(messageLinks(l.body)))
+	}
+}

@@ -148,7 +148,7 @@ func decodeCharset(b []byte, label string) (s string, known bool) {
 		return bytesToUTF8(b), known
 	}
 	if enc == unicode.UTF8 {
-		return strings.ToValidUTF8(string(b), "\uFFFD"), true
+		return strings.TrimPrefix(strings.ToValidUTF8(string(b), "\uFFFD"), "\uFEFF"), true
 	}
 	if _, ok := enc.(utf7); ok {
 		return decodeUTF7(b), true
@@ -157,7 +157,8 @@ func decodeCharset(b []byte, label string) (s string, known bool) {
 	if err != nil {
 		return bytesToUTF8(b), true
 	}
-	return strings.ToValidUTF8(string(out), "\uFFFD"), true
+	// A byte order mark is not text.
+	return strings.TrimPrefix(strings.ToValidUTF8(string(out), "\uFFFD"), "\uFEFF"), true
 }
 
 // cp1252High maps the bytes 0x80–0x9F of Windows-1252 to Unicode; the

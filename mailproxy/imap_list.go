@@ -122,8 +122,51 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 	for _, m := range msgs {
 		p.Messages = append(p.Messages, summaryOf(c.uidValidity, m))
 	}
+	c.fillMissingSenders(msgs, p.Messages)
 	c.fillPreviews(msgs, p.Messages)
 	return p, nil
+}
+
+// fromHeader fetches the raw From header, for servers whose ENVELOPE
+// leaves From empty when they cannot decode it (an unknown charset).
+var fromHeader = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"From"}, Peek: true}
+
+// senderFromHeader parses a fetched From header tolerantly.
+func senderFromHeader(raw []byte) []Address {
+	_, v, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return nil
+	}
+	return ParseAddressList(strings.TrimSpace(v))
+}
+
+// fillMissingSenders reads the From header itself for rows whose ENVELOPE
+// had no sender; one extra command, and only when needed.
+func (c *imapConn) fillMissingSenders(msgs []*imapclient.FetchMessageBuffer, rows []Summary) {
+	var uids imap.UIDSet
+	for i, m := range msgs {
+		if rows[i].From == (Address{}) {
+			uids.AddNum(m.UID)
+		}
+	}
+	if len(uids) == 0 {
+		return
+	}
+	bufs, err := c.c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{fromHeader}}).Collect()
+	if err != nil {
+		return
+	}
+	from := map[imap.UID]Address{}
+	for _, b := range bufs {
+		if as := senderFromHeader(b.FindBodySection(fromHeader)); len(as) > 0 {
+			from[b.UID] = as[0]
+		}
+	}
+	for i, m := range msgs {
+		if a, ok := from[m.UID]; ok && rows[i].From == (Address{}) {
+			rows[i].From = a
+		}
+	}
 }
 
 func sortBySeqDesc(msgs []*imapclient.FetchMessageBuffer) {

@@ -232,7 +232,7 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	if err != nil {
 		return nil, err
 	}
-	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References"}, Peek: true}
+	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References", "From"}, Peek: true}
 	bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
 		UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true,
 		BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
@@ -257,7 +257,11 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	m := &Message{ID: id, Folder: folder, FolderDisplay: c.display(folder), Date: buf.InternalDate}
 	applyFlags(m, buf.Flags)
 	applyEnvelope(m, buf.Envelope)
-	m.References = parseReferences(buf.FindBodySection(refsItem))
+	hdr := buf.FindBodySection(refsItem)
+	m.References = parseReferences(hdr)
+	if len(m.From) == 0 {
+		m.From = fromOfHeader(hdr)
+	}
 
 	plan := planBody(buf.BodyStructure)
 	m.Attachments = plan.atts
@@ -403,6 +407,15 @@ func parseReferences(header []byte) []string {
 		}
 	}
 	return out
+}
+
+// fromOfHeader reads From from a fetched header block.
+func fromOfHeader(header []byte) []Address {
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(header))).ReadMIMEHeader()
+	if v := h.Get("From"); v != "" {
+		return ParseAddressList(v)
+	}
+	return nil
 }
 
 // renderBody decodes the fetched body part and fills m.Body.

@@ -19,10 +19,10 @@ import (
 
 // Limits that keep a hostile message from costing much.
 const (
-	maxDepth        = 20       // multipart and message/rfc822 nesting
-	maxParts        = 1000     // parts walked in one message
-	maxPreamble     = 1 << 20  // preamble bytes kept, shown when no part is found
-	partBufferSize  = 16 << 10 // read buffer of one part; longer lines are never boundaries
+	maxDepth        = 20      // multipart and message/rfc822 nesting
+	maxParts        = 1000    // parts walked in one message
+	maxPreamble     = 1 << 20 // preamble bytes kept, shown when no part is found
+	partBufferSize  = 4 << 10 // read buffer of one part; longer lines are never boundaries
 	topBufferSize   = 64 << 10
 	defaultMaxBytes = 64 << 20 // ParseMessage's limit when maxBytes <= 0
 )

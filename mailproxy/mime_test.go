@@ -453,7 +453,10 @@ func TestExtractPartMatchesParseMessage(t *testing.T) {
 
 func checkPartsExtract(t *testing.T, name string, data []byte) {
 	m := ParseMessage(bytes.NewReader(data), 0, ViewOptions{}, nil)
-	for _, want := range m.Attachments {
+	for i, want := range m.Attachments {
+		if i >= 20 {
+			break // each ExtractPart reads the message again
+		}
 		got, r, err := ExtractPart(bytes.NewReader(data), want.Part)
 		if err != nil {
 			t.Errorf("%s: ExtractPart(%q) = %v", name, want.Part, err)

@@ -109,9 +109,28 @@ var dropElements = map[string]bool{
 	"nostyle": true, "fencedframe": true,
 }
 
-// maxNesting bounds the depth of the tree walked; deeper content is
-// dropped (browsers and the parser cope, but recursion should not).
+// maxNesting bounds the depth of the tree kept; deeper elements are
+// replaced by their text.
 const maxNesting = 200
+
+// textOf returns the text inside n, leaving out elements that are
+// dropped with their content.
+func (s *sanitizer) textOf(n *nethtml.Node) string {
+	var b strings.Builder
+	var walk func(*nethtml.Node)
+	walk = func(n *nethtml.Node) {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch {
+			case c.Type == nethtml.TextNode:
+				b.WriteString(c.Data)
+			case c.Type == nethtml.ElementNode && c.Namespace == "" && !dropElements[c.Data]:
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+	return b.String()
+}
 
 // clean rewrites the children of n in place.
 func (s *sanitizer) clean(n *nethtml.Node, depth int) {
@@ -120,7 +139,13 @@ func (s *sanitizer) clean(n *nethtml.Node, depth int) {
 		switch c.Type {
 		case nethtml.TextNode:
 		case nethtml.ElementNode:
-			if depth >= maxNesting || c.Namespace != "" || dropElements[c.Data] {
+			if c.Namespace != "" || dropElements[c.Data] {
+				n.RemoveChild(c)
+				break
+			}
+			if depth >= maxNesting {
+				// Too deep to be layout: keep the text only.
+				n.InsertBefore(&nethtml.Node{Type: nethtml.TextNode, Data: s.textOf(c)}, c)
 				n.RemoveChild(c)
 				break
 			}

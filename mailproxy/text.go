@@ -172,17 +172,24 @@ func trimPartialUTF8(b []byte) []byte {
 	return b
 }
 
-// cutLine cuts s to at most n runes, the last one "…" when it was cut.
+// cutLine cuts s to at most n runes, the last one "…" when it was cut,
+// at a space when there is one in the second half.
 func cutLine(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return strings.TrimRight(truncateRunes(s, n-1), " ") + "…"
+	cut := truncateRunes(s, n-1)
+	if rest := s[len(cut):]; !strings.HasPrefix(rest, " ") {
+		if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
+			cut = cut[:i]
+		}
+	}
+	return strings.TrimRight(cut, " ") + "…"
 }
 
 var (
 	attributionRe = regexp.MustCompile(`(?i)^(on\s.*|.*\s)wrote:?\s*$`)
-	separatorRe   = regexp.MustCompile(`^\s*(-{3,}\s*(original message|ursprüngliche nachricht|message d'origine|forwarded message)\s*-{3,}|_{10,})\s*$`)
+	separatorRe   = regexp.MustCompile(`(?i)^\s*(-{3,}\s*(original message|ursprüngliche nachricht|message d'origine|forwarded message)\s*-{3,}|_{10,})\s*$`)
 )
 
 // plainPreview leaves out quoted lines, the attribution line before them,

@@ -2,16 +2,20 @@
 // server on loopback for integration tests, and fills its mailboxes fast by
 // writing Maildir files directly.
 //
-// Each [Start] gets its own temporary directory under /dev/shm, or /tmp
-// where there is no /dev/shm (configuration,
-// logs, runtime sockets, state and the users' homes) and its own free ports,
-// so several servers can run in parallel in one test binary. The server is
-// stopped and its directory removed when the test ends.
+//	s := dovecottest.Start(t, &dovecottest.Options{POP3: true})
+//	s.WriteMessages(t, "alice", "INBOX", dovecottest.GenerateMessages(100, start), nil)
+//	// log in to s.IMAPURL() or s.POP3URL() as alice / alice-secret-pw
+//
+// Each [Start] gets its own directory (configuration, log, runtime sockets,
+// state and the users' homes) under the tmpfs /dev/shm, or /tmp where there
+// is none, and its own free ports, so several servers can run in parallel
+// in one test binary. Dovecot is stopped and the directory removed when the
+// test ends; start-up takes a few tens of milliseconds.
 //
 // Dovecot must be installed (Debian: dovecot-imapd, dovecot-pop3d) and the
 // test must run as root, because Dovecot's master process switches to the
-// dovecot and dovenull users. When that is not the case Start skips the test,
-// unless THUMBMAIL_REQUIRE_REAL=1, in which case it fails it.
+// dovecot and dovenull users. When that is not the case Start skips the
+// test, unless THUMBMAIL_REQUIRE_REAL=1, in which case it fails it.
 //
 // # Configuration
 //
@@ -21,21 +25,38 @@
 //   - listen = 127.0.0.1, plain-text IMAP (and POP3) only, ssl = no,
 //     disable_plaintext_auth = no, auth_mechanisms = plain login;
 //   - users from a passwd-file with {PLAIN} passwords; a static userdb maps
-//     every user to uid/gid dovecot and home DIR/home/USER; user names are
-//     lower-cased at login (Dovecot's default auth_username_format = %Lu);
+//     every user to uid/gid dovecot and home DIR/home/USER; login names are
+//     lower-cased (Dovecot's default auth_username_format = %Lu);
 //   - mail_location = maildir:~/Maildir with the default Maildir++ layout:
-//     INBOX is the root Maildir, a folder "A/B" lives in ~/Maildir/.A.B, names
-//     are stored in modified UTF-7, and a "." inside a folder name is
-//     rejected by Dovecot ("Character not allowed in mailbox name");
-//   - one namespace, inbox = yes, prefix "", hierarchy separator "/", with the
-//     special-use folders Sent (\Sent), Drafts (\Drafts), Trash (\Trash),
-//     Junk (\Junk) and Archive (\Archive), all auto = subscribe (they are
-//     listed and subscribed at once but exist on disk only once used);
-//   - auth_failure_delay = 0 so that wrong-password tests are fast;
-//   - mail_fsync = never (test data need not survive a power cut).
+//     INBOX is the root Maildir, a folder "A/B" lives in ~/Maildir/.A.B,
+//     names are stored in modified UTF-7, and a "." inside a folder name is
+//     rejected ("Character not allowed in mailbox name");
+//   - one namespace, inbox = yes, prefix "", hierarchy separator "/", with
+//     the special-use folders Sent (\Sent), Drafts (\Drafts), Trash
+//     (\Trash), Junk (\Junk) and Archive (\Archive), all auto = subscribe
+//     (listed and subscribed at once, created on disk when first used);
+//   - failed logins are answered at once: auth_failure_delay = 0, the
+//     passdb field "nodelay" on every user, and the per-IP auth penalty
+//     switched off (see Options.AuthPenalty);
+//   - mail_fsync = never (test data need not survive a power cut);
+//   - everything else is Dovecot's default, notably the mailbox list index
+//     and mail_max_userip_connections = 10.
 //
-// The last lines of Dovecot's log are added to the failure message when the
-// server cannot start, and logged when a test using it fails.
+// The last lines of Dovecot's log are in the failure message when the
+// server cannot start, and are logged when a test using it fails.
+//
+// # Dovecot behaviour worth knowing
+//
+//   - A login process may send "* OK Waiting for authentication process to
+//     respond.." before the real greeting when the machine is busy.
+//   - Repeated failed logins on one IMAP connection are answered after
+//     about 0.5 s each; failures on fresh connections at once.
+//   - With POP3LockSession a second POP3 login for the same user waits for
+//     the lock up to 10 s and then fails with "-ERR [IN-USE]".
+//   - Folders created behind Dovecot's back are not listed (the mailbox list
+//     index does not notice them), which is why WriteMessages creates new
+//     folders with doveadm; messages written into existing folders are seen
+//     at the next sync (SELECT, NOOP, STATUS).
 package dovecottest
 
 import (

@@ -534,3 +534,22 @@ func BenchmarkWriteMessages(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(msgs)), "ns/msg")
 }
+
+func TestDoveadmKick(t *testing.T) {
+	t.Parallel()
+	s := Start(t, nil)
+	c := dial(t, s, "alice", DefaultPassword)
+	if out, err := s.Doveadm("kick", "alice"); err != nil {
+		t.Fatalf("kick: %v (%s)", err, out)
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(5 * time.Second):
+		if err := c.Noop().Wait(); err == nil {
+			t.Error("session still works after doveadm kick")
+		}
+	}
+	if _, err := s.Doveadm("no-such-command"); err == nil {
+		t.Error("unknown doveadm command succeeded")
+	}
+}

@@ -99,8 +99,10 @@ func parseFlags(entry string) (letters []byte, keywords []string, err error) {
 }
 
 // WriteMessages writes raw messages straight into a folder's Maildir, the
-// way a delivery agent would, creating (and subscribing) the folder and
-// the user's Maildir if needed. It fails the test on error.
+// way a delivery agent would, creating the user's Maildir if needed and a
+// missing folder with "doveadm mailbox create -s" (so it is subscribed and
+// running sessions list it). The folder name uses "/" as separator; INBOX
+// is case-insensitive. It fails the test on error.
 //
 // flags is nil or has one entry per message. An entry is a space-separated
 // list of IMAP flags: the system flags \Seen, \Answered, \Flagged, \Deleted
@@ -117,8 +119,9 @@ func parseFlags(entry string) (letters []byte, keywords []string, err error) {
 // directories are owned by the dovecot user. Writing is parallel: 100,000
 // small messages take a few seconds.
 //
-// It is safe to call while the server runs; Dovecot picks the messages up
-// at its next sync of the folder (SELECT, NOOP, STATUS...).
+// It is safe to call while the server runs, also concurrently: files are
+// written to tmp/ and renamed into place, and Dovecot picks them up at its
+// next sync of the folder (SELECT, NOOP, STATUS...).
 func (s *Server) WriteMessages(t testing.TB, user, folder string, msgs [][]byte, flags []string) {
 	t.Helper()
 	if err := s.writeMessages(user, folder, msgs, flags); err != nil {
