@@ -12,10 +12,9 @@ import (
 
 // transferStatus records what a transfer decoder had to work around.
 type transferStatus struct {
-	unknown  string // the unknown encoding name, decoded as 8bit
-	badB64   bool   // base64 with junk bytes or a dangling character
-	badQP    bool   // quoted-printable with invalid escapes kept as is
-	complete bool   // the decoder reached the end of its input
+	unknown string // the unknown encoding name, decoded as 8bit
+	badB64  bool   // base64 with junk bytes or a dangling character
+	badQP   bool   // quoted-printable with invalid escapes kept as is
 }
 
 // normalizeEncoding lower-cases a Content-Transfer-Encoding value and maps
@@ -46,7 +45,7 @@ func normalizeEncoding(enc string) string {
 func newTransferDecoder(r io.Reader, enc string, st *transferStatus) io.Reader {
 	switch e := normalizeEncoding(enc); e {
 	case "", "7bit", "8bit", "binary":
-		return &eofMarker{r: r, st: st}
+		return r
 	case "base64":
 		return &base64Reader{r: r, st: st}
 	case "quoted-printable":
@@ -57,22 +56,8 @@ func newTransferDecoder(r io.Reader, enc string, st *transferStatus) io.Reader {
 		return &qpReader{br: br, st: st}
 	default:
 		st.unknown = e
-		return &eofMarker{r: r, st: st}
+		return r
 	}
-}
-
-// eofMarker passes bytes through and notes when the input ended.
-type eofMarker struct {
-	r  io.Reader
-	st *transferStatus
-}
-
-func (e *eofMarker) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err == io.EOF {
-		e.st.complete = true
-	}
-	return n, err
 }
 
 // base64Value returns the 6-bit value of a standard base64 character, or
@@ -118,9 +103,6 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 		b.decode(b.in[:n])
 		if err != nil {
 			b.flushGroup()
-			if err == io.EOF {
-				b.st.complete = true
-			}
 			b.err = err
 		}
 		b.out = b.buf
@@ -220,9 +202,6 @@ func (q *qpReader) fill() {
 		if err != nil {
 			// Trailing blanks at the end of the input are dropped too.
 			q.ws = q.ws[:0]
-			if err == io.EOF {
-				q.st.complete = true
-			}
 			q.err = err
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -37,6 +38,10 @@ type imapConn struct {
 	uidValidity uint32
 	lastCmd     time.Time
 	delim       string // hierarchy delimiter, learnt at the first SELECT
+	// exists is the selected mailbox's message count, from SELECT and then
+	// from EXISTS and EXPUNGE responses. (go-imap's Mailbox() is updated
+	// only after Select().Wait() returns, so it cannot be trusted here.)
+	exists atomic.Uint32
 
 	timer    *time.Timer
 	timeout  time.Duration
@@ -243,10 +248,26 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		dialer.Deadline = dl
 	}
+	conn := &imapConn{timedOut: make(chan struct{}), lastCmd: time.Now()}
 	opts := &imapclient.Options{
 		TLSConfig:   p.opts.TLSConfig,
 		Dialer:      dialer,
 		WordDecoder: wordDecoder,
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					conn.exists.Store(*d.NumMessages)
+				}
+			},
+			Expunge: func(uint32) {
+				for {
+					n := conn.exists.Load()
+					if n == 0 || conn.exists.CompareAndSwap(n, n-1) {
+						return
+					}
+				}
+			},
+		},
 	}
 	if opts.TLSConfig != nil {
 		opts.TLSConfig = opts.TLSConfig.Clone()
@@ -304,7 +325,8 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		}
 		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), r.err)
 	}
-	return &imapConn{c: r.c, caps: r.c.Caps(), timedOut: make(chan struct{}), lastCmd: time.Now()}, nil
+	conn.c, conn.caps = r.c, r.c.Caps()
+	return conn, nil
 }
 
 // login authenticates with LOGIN, or AUTHENTICATE PLAIN when the server
@@ -381,17 +403,13 @@ func (c *imapConn) sel(mailbox string) error {
 	}
 	c.selected = mailbox
 	c.uidValidity = data.UIDValidity
+	c.exists.Store(data.NumMessages)
 	return nil
 }
 
-// numMessages is the selected mailbox's message count, kept current by
-// the client from EXISTS and EXPUNGE responses.
-func (c *imapConn) numMessages() uint32 {
-	if mb := c.c.Mailbox(); mb != nil {
-		return mb.NumMessages
-	}
-	return 0
-}
+// numMessages is the selected mailbox's message count, kept current from
+// EXISTS and EXPUNGE responses.
+func (c *imapConn) numMessages() uint32 { return c.exists.Load() }
 
 // display is a folder's name for titles: "Inbox" for INBOX, else its last
 // path element.

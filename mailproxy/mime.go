@@ -54,7 +54,6 @@ type multipartReader struct {
 	off       int    // how much of buf was returned
 	partEnd   bool   // the current part has ended
 	preamble  []byte
-	parts     int
 }
 
 func newMultipartReader(src *bufio.Reader, boundary string) *multipartReader {
@@ -96,7 +95,6 @@ func (mr *multipartReader) next() bool {
 		return false
 	}
 	mr.inPart, mr.partEnd, mr.nl, mr.lineStart = true, false, nil, true
-	mr.parts++
 	return true
 }
 

@@ -58,8 +58,19 @@ func SanitizeHTML(src string, opts SanitizeOptions) (safe string, remoteBlocked 
 		cur = next
 	}
 	// Markup that keeps changing is not worth the risk: keep its text.
-	text := strings.ReplaceAll(htmlToText(cur, false), "\x00", "")
-	return html.EscapeString(strings.TrimSpace(text)), s.remoteBlocked
+	return textFallback(cur), s.remoteBlocked
+}
+
+// textFallback returns the text of HTML, escaped: markup the sanitizer
+// will not keep. The result is itself a fixed point of SanitizeHTML.
+func textFallback(src string) string {
+	text := strings.Map(func(r rune) rune {
+		if r == 0 || r == '\r' {
+			return -1
+		}
+		return r
+	}, htmlToText(src, false))
+	return html.EscapeString(strings.TrimSpace(text))
 }
 
 // sanitizer is the state of one SanitizeHTML call.
@@ -74,7 +85,9 @@ func (s *sanitizer) round(src string) string {
 	ctx := &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div}
 	nodes, err := nethtml.ParseFragmentWithOptions(strings.NewReader(src), ctx, nethtml.ParseOptionEnableScripting(true))
 	if err != nil {
-		return ""
+		// The parser gives up on absurd nesting (more than 512 open
+		// elements): keep the text.
+		return textFallback(src)
 	}
 	root := &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div}
 	for _, n := range nodes {

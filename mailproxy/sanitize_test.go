@@ -182,6 +182,8 @@ func TestSanitizeHTMLKeeps(t *testing.T) {
 		"unbalanced":     {`<div><p>one<div>two`, `<div><p>one</p><div>two</div></div>`},
 		"stray end div":  {`a</div></div>b`, `ab`},
 		"form unwrapped": {`<form><label>Name</label> <input name=n></form>`, `Name `},
+		"deep nesting":   {strings.Repeat("<div>", 300) + "deep &amp; <b>x</b>", strings.Repeat("<div>", 200) + "deep &amp; x" + strings.Repeat("</div>", 200)},
+		"absurd nesting": {strings.Repeat("<div>", 600) + "deep &amp; <b>x</b>", "deep &amp; x"},
 	}
 	for name, tt := range tests {
 		got, blocked := SanitizeHTML(tt.in, SanitizeOptions{})
