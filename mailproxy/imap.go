@@ -277,8 +277,9 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	}
 
 	type result struct {
-		c   *imapclient.Client
-		err error
+		c    *imapclient.Client
+		caps imap.CapSet
+		err  error
 	}
 	ch := make(chan result, 1)
 	go func() {
@@ -298,11 +299,15 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		if err == nil {
 			err = login(c, creds)
 		}
+		var caps imap.CapSet
+		if err == nil {
+			caps = c.Caps() // may ask CAPABILITY: still under the dial deadline
+		}
 		if err != nil && c != nil {
 			c.Close()
 			c = nil
 		}
-		ch <- result{c, err}
+		ch <- result{c, caps, err}
 	}()
 	var r result
 	select {
@@ -325,7 +330,7 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		}
 		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), r.err)
 	}
-	conn.c, conn.caps = r.c, r.c.Caps()
+	conn.c, conn.caps = r.c, r.caps
 	return conn, nil
 }
 

@@ -201,6 +201,10 @@ func (s *sanitizer) cleanAttrs(n *nethtml.Node) {
 			if a.Val == "" {
 				continue
 			}
+		case strings.Contains(strings.ToLower(browserURL(a.Val)), "script:"):
+			// Harmless in a title or alt, but nothing that reads like a
+			// script URL leaves the sanitizer.
+			continue
 		}
 		a.Key = key
 		kept = append(kept, a)

@@ -306,7 +306,7 @@ func start(bin, doveadm string, uid, gid int, o *Options) (s *Server, err error)
 		}
 	}
 	for _, u := range o.Users {
-		if err := s.mkdirOwned(filepath.Join(dir, "home", u.Name)); err != nil {
+		if _, err := s.mkdirOwned(filepath.Join(dir, "home", u.Name)); err != nil {
 			return nil, err
 		}
 	}
@@ -681,14 +681,14 @@ func removeAll(dir string) error {
 	return err
 }
 
-// mkdirOwned creates dir (mode 0700) owned by the dovecot user; an
-// existing directory is left alone.
-func (s *Server) mkdirOwned(dir string) error {
+// mkdirOwned creates dir (mode 0700) owned by the dovecot user and reports
+// whether it did; an existing directory is left alone.
+func (s *Server) mkdirOwned(dir string) (created bool, err error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
-	return os.Chown(dir, s.uid, s.gid)
+	return true, os.Chown(dir, s.uid, s.gid)
 }

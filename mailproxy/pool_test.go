@@ -1,0 +1,186 @@
+package mailproxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thumbmail/thumbmail/mailproxy/demo"
+)
+
+func demoPool(t *testing.T, opts PoolOptions) (*Pool, *demo.Server) {
+	t.Helper()
+	d, err := demo.Start(nil)
+	if err != nil {
+		t.Fatalf("demo.Start() = %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	up, err := ParseUpstream(d.URL(), "imap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.IMAP = up
+	p := NewPool(&opts)
+	t.Cleanup(p.Close)
+	return p, d
+}
+
+var demoCreds = Credentials{Username: "demo", Password: "demo"}
+
+func TestPoolLogin(t *testing.T) {
+	p, _ := demoPool(t, PoolOptions{})
+	ctx := context.Background()
+	if err := p.Login(ctx, "s1", Credentials{Username: "demo", Password: "nope"}); !errors.Is(err, ErrAuth) {
+		t.Errorf("Login(wrong password) = %v, want ErrAuth", err)
+	}
+	if _, conns := p.Stats(); conns != 0 {
+		t.Errorf("a failed login keeps %d connections", conns)
+	}
+	if err := p.Login(ctx, "s2", demoCreds); err != nil {
+		t.Fatalf("Login() = %v", err)
+	}
+	if sessions, conns := p.Stats(); sessions != 1 || conns != 1 {
+		t.Errorf("Stats() = %d, %d; want 1 session, 1 connection", sessions, conns)
+	}
+	p.Logout("s2")
+	if _, conns := p.Stats(); conns != 0 {
+		t.Errorf("Logout left %d connections", conns)
+	}
+}
+
+func TestPoolIdleConnectionsClosed(t *testing.T) {
+	p, _ := demoPool(t, PoolOptions{IdleTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	if err := p.Login(ctx, "s", demoCreds); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, conns := p.Stats(); conns == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idle connection not closed after 3s (IdleTimeout 200ms)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The session still works: it reconnects.
+	if _, err := p.Session("s", demoCreds).List(ctx, "INBOX", ListQuery{Page: 1, PageSize: 10}); err != nil {
+		t.Errorf("List after idle close = %v", err)
+	}
+}
+
+// stallingServer greets, accepts any login, then never answers again.
+// With capsInOK the login reply carries the capabilities, so the client
+// needs nothing more before its first real command.
+func stallingServer(t *testing.T, capsInOK bool) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write([]byte("* OK [CAPABILITY IMAP4rev1] ready\r\n"))
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					tag, rest, _ := strings.Cut(line, " ")
+					if strings.HasPrefix(strings.ToUpper(rest), "LOGIN") {
+						if capsInOK {
+							c.Write([]byte(tag + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
+						} else {
+							c.Write([]byte(tag + " OK logged in\r\n"))
+						}
+					}
+					// Anything else: silence.
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestPoolDialDeadline(t *testing.T) {
+	up, _ := ParseUpstream("imap+insecure://"+stallingServer(t, false), "imap")
+	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 500 * time.Millisecond})
+	defer p.Close()
+	// Logging in works, but the CAPABILITY asked after it never comes:
+	// the dial deadline ends it.
+	start := time.Now()
+	if err := p.Login(context.Background(), "s", demoCreds); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Login() = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Login on a silent server took %v; the dial deadline is 500ms", d)
+	}
+}
+
+func TestPoolCommandDeadline(t *testing.T) {
+	up, _ := ParseUpstream("imap+insecure://"+stallingServer(t, true), "imap")
+	p := NewPool(&PoolOptions{IMAP: up, CommandTimeout: 300 * time.Millisecond})
+	defer p.Close()
+	ctx := context.Background()
+	if err := p.Login(ctx, "s", demoCreds); err != nil {
+		t.Fatalf("Login() = %v", err)
+	}
+	start := time.Now()
+	_, err := p.Session("s", demoCreds).List(ctx, "INBOX", ListQuery{Page: 1, PageSize: 10})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("List on a silent server = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("List on a silent server took %v; the deadline is 300ms", d)
+	}
+	if _, conns := p.Stats(); conns != 0 {
+		t.Errorf("the timed-out connection was kept (%d live)", conns)
+	}
+}
+
+func TestPoolUnreachable(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	up, _ := ParseUpstream("imap+insecure://"+addr, "imap")
+	p := NewPool(&PoolOptions{IMAP: up})
+	defer p.Close()
+	if err := p.Login(context.Background(), "s", demoCreds); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Login to a closed port = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestPoolSelectionKept(t *testing.T) {
+	p, _ := demoPool(t, PoolOptions{})
+	ctx := context.Background()
+	s := p.Session("s", demoCreds).(*imapSession)
+	page, err := s.List(ctx, "INBOX", ListQuery{Page: 1, PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before *imapConn
+	s.e.do(ctx, demoCreds, false, func(c *imapConn) error { before = c; return nil })
+	if before.selected != "INBOX" {
+		t.Fatalf("INBOX not kept selected: %q", before.selected)
+	}
+	if _, err := s.Message(ctx, "INBOX", page.Messages[0].ID, ViewOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var after *imapConn
+	s.e.do(ctx, demoCreds, false, func(c *imapConn) error { after = c; return nil })
+	if after != before || after.selected != "INBOX" {
+		t.Errorf("the connection or selection changed between requests")
+	}
+}
