@@ -34,7 +34,7 @@ func newDovecotEnv(tb testing.TB, dc *dovecottest.Server) *dovecotEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := New(Config{Sessions: sm, Pool: pool, Logger: slog.New(slog.DiscardHandler)})
+	h := New(Config{Sessions: sm, Mail: pool, Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(h.Routes())
 	tb.Cleanup(srv.Close)
 	return &dovecotEnv{testEnv: &testEnv{t: tb, pool: pool, store: store, srv: srv, handler: h}, dc: dc}

@@ -19,7 +19,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The server no longer accepts the stored password.
 		h.cfg.Logger.Info("upstream refused stored credentials", "ip", web.ClientIP(r), "err", err)
 		if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
-			h.cfg.Pool.Logout(us.id)
+			h.cfg.Mail.Logout(us.id)
 		}
 		h.cfg.Sessions.End(w, r)
 		web.Redirect(w, r, h.url("/login?n=expired"))

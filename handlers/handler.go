@@ -21,7 +21,7 @@ import (
 // Config wires the handlers to their dependencies.
 type Config struct {
 	Sessions *web.SessionManager
-	Pool     *mailproxy.Pool
+	Mail     mailproxy.Backend // the IMAP pool or the POP3 backend
 	Logger   *slog.Logger
 	BasePath string         // "" or e.g. "/mail"
 	PageSize int            // messages per list page (default 50)
@@ -96,7 +96,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
-		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Pool.Session(s.ID, creds)}
+		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds)}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, us)))
 	})
 }

@@ -88,7 +88,7 @@ func newEnv(t *testing.T, o *envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.handler = New(Config{Sessions: sm, Pool: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50})
+	e.handler = New(Config{Sessions: sm, Mail: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50})
 	e.srv = httptest.NewServer(e.handler.Routes())
 	t.Cleanup(e.srv.Close)
 	return e

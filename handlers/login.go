@@ -53,12 +53,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 	// A previous session of this browser ends here.
 	if oldID, ok := h.cfg.Sessions.ID(r); ok {
-		h.cfg.Pool.Logout(oldID)
+		h.cfg.Mail.Logout(oldID)
 		h.cfg.Sessions.End(w, r)
 	}
 	id := web.NewSessionID()
 	creds := mailproxy.Credentials{Username: user, Password: pass}
-	if err := h.cfg.Pool.Login(r.Context(), id, creds); err != nil {
+	if err := h.cfg.Mail.Login(r.Context(), id, creds); err != nil {
 		switch {
 		case errors.Is(err, mailproxy.ErrAuth):
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
@@ -75,7 +75,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass})
 	persistent := r.PostForm.Get("keep") == "1"
 	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
-		h.cfg.Pool.Logout(id)
+		h.cfg.Mail.Logout(id)
 		web.LogError(r.Context(), r, "starting session", err)
 		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
 		return
@@ -113,7 +113,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 // expires the cookie. It works even when the session already ended.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if id, ok := h.cfg.Sessions.ID(r); ok {
-		h.cfg.Pool.Logout(id)
+		h.cfg.Mail.Logout(id)
 	}
 	if err := h.cfg.Sessions.End(w, r); err != nil {
 		web.LogError(r.Context(), r, "ending session", err)

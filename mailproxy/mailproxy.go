@@ -183,3 +183,20 @@ type PartWriter interface {
 	io.Writer
 	Begin(a Attachment)
 }
+
+// Backend makes Sessions for one upstream protocol: the IMAP Pool or the
+// POP3 backend. Implementations keep live connections per session id and
+// never keep credentials: each call brings them.
+type Backend interface {
+	// Login checks creds against the server and may keep the connection
+	// for the session id. ErrAuth means the credentials were refused.
+	Login(ctx context.Context, id string, creds Credentials) error
+	// Session returns the session for id, bound to creds; no I/O.
+	Session(id string, creds Credentials) Session
+	// Logout ends the session's upstream use and forgets it.
+	Logout(id string)
+	// Close ends everything (at shutdown).
+	Close()
+}
+
+var _ Backend = (*Pool)(nil)

@@ -194,7 +194,7 @@ func run(args []string, stderr io.Writer) error {
 	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log})
 	defer pool.Close()
 
-	h := handlers.New(handlers.Config{Sessions: sessions, Pool: pool, Logger: log, PageSize: c.pageSize})
+	h := handlers.New(handlers.Config{Sessions: sessions, Mail: pool, Logger: log, PageSize: c.pageSize})
 	srv := &http.Server{
 		Handler:           h.Routes(),
 		ReadHeaderTimeout: 10 * time.Second,
