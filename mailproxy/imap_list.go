@@ -183,16 +183,7 @@ func sortBySeqDesc(msgs []*imapclient.FetchMessageBuffer) {
 
 func summaryOf(validity uint32, m *imapclient.FetchMessageBuffer) Summary {
 	s := Summary{ID: msgID(validity, m.UID), Size: m.RFC822Size, Date: m.InternalDate}
-	for _, f := range m.Flags {
-		switch {
-		case strings.EqualFold(string(f), string(imap.FlagSeen)):
-			s.Seen = true
-		case strings.EqualFold(string(f), string(imap.FlagFlagged)):
-			s.Flagged = true
-		case strings.EqualFold(string(f), string(imap.FlagAnswered)):
-			s.Answered = true
-		}
-	}
+	s.Seen, s.Flagged, s.Answered = systemFlags(m.Flags)
 	if env := m.Envelope; env != nil {
 		s.Subject = DecodeHeaderText(env.Subject)
 		if len(env.From) > 0 {

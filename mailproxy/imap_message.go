@@ -360,16 +360,23 @@ func (n *neighbourFetch) wait() (older, newer imap.UID) {
 }
 
 func applyFlags(m *Message, flags []imap.Flag) {
+	m.Seen, m.Flagged, m.Answered = systemFlags(flags)
+}
+
+// systemFlags reads \Seen, \Flagged and \Answered; some servers send
+// flags in lower case.
+func systemFlags(flags []imap.Flag) (seen, flagged, answered bool) {
 	for _, f := range flags {
 		switch {
 		case strings.EqualFold(string(f), string(imap.FlagSeen)):
-			m.Seen = true
+			seen = true
 		case strings.EqualFold(string(f), string(imap.FlagFlagged)):
-			m.Flagged = true
+			flagged = true
 		case strings.EqualFold(string(f), string(imap.FlagAnswered)):
-			m.Answered = true
+			answered = true
 		}
 	}
+	return seen, flagged, answered
 }
 
 func applyEnvelope(m *Message, env *imap.Envelope) {
