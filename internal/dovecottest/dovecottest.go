@@ -103,8 +103,9 @@ type Options struct {
 	Users []User
 	// POP3 also starts the POP3 service (POP3Addr, POP3URL).
 	POP3 bool
-	// POP3LockSession sets pop3_lock_session = yes: a second POP3 session
-	// for the same user fails while one is open.
+	// POP3LockSession sets pop3_lock_session = yes: while a POP3 session
+	// is open, a second login for the same user waits for the lock, up to
+	// 10 s, and then fails with "-ERR [IN-USE]".
 	POP3LockSession bool
 	// MaxUserIPConnections is mail_max_userip_connections, the number of
 	// simultaneous sessions per user and client IP (per protocol).
@@ -617,8 +618,8 @@ func (s *Server) Log() string {
 // test ends, for example to test an unreachable server; the directory
 // stays until the test's cleanup.
 //
-// Only the master is signalled, Dovecot takes a second to exit and its
-// children linger for ten more, which is why the group gets the signal.
+// Signalling only the master would take a second, and its children would
+// linger ten more.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		if s.cmd == nil || s.cmd.Process == nil {
