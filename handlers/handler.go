@@ -129,6 +129,7 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 	if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
 		b.User = us.creds.Username
 		b.Caps = us.mail.Caps()
+		_, b.CanDelete = us.mail.(deleter)
 	}
 	return b
 }
@@ -140,8 +141,12 @@ func (h *Handler) clock() templates.Clock {
 // notices are the one-line notices a redirect can ask for by key, so no
 // text from the URL is ever shown.
 var notices = map[string]string{
-	"signedout": "You are signed out.",
-	"expired":   "Your session ended. Please sign in again.",
+	"signedout":    "You are signed out.",
+	"deleted":      "Deleted.",
+	"noneselected": "Nothing was selected.",
+	"expired":      "Your session ended. Please sign in again.",
 }
 
 func noticeText(key string) string { return notices[key] }
+
+func encodeFolder(name string) string { return templates.EncodeFolder(name) }

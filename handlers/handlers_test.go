@@ -589,3 +589,26 @@ func TestFoldersPlainIMAP4rev1(t *testing.T) {
 		t.Errorf("list on a plain IMAP4rev1 server has %d rows", len(messageLinks(l.body)))
 	}
 }
+
+// TestDeleteNeedsSupportAndPOST: deleting for good is only offered where
+// the protocol does it (POP3); IMAP (move to Trash) comes with the
+// actions, so for now the route refuses and nothing changes.
+func TestDeleteNeedsSupportAndPOST(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login()
+	before := e.demoCount("INBOX")
+	list := e.get(c, "/f/INBOX")
+	if strings.Contains(list.body, `name="id"`) || strings.Contains(list.body, "Delete selected") {
+		t.Errorf("IMAP list offers delete before it is supported")
+	}
+	id := strings.TrimPrefix(messageLinks(list.body)[0], "/f/INBOX/")
+	if r := e.get(c, "/f/INBOX/delete"); r.status != http.StatusMethodNotAllowed && r.status != http.StatusNotFound {
+		t.Errorf("GET /f/INBOX/delete = %d", r.status)
+	}
+	if r := e.do(c, "POST", "/f/INBOX/delete", url.Values{"id": {id}}); r.status != http.StatusNotImplemented {
+		t.Errorf("POST delete on IMAP = %d, want 501", r.status)
+	}
+	if after := e.demoCount("INBOX"); after != before {
+		t.Errorf("INBOX went from %d to %d messages", before, after)
+	}
+}

@@ -33,6 +33,7 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/f/{folder}", h.listMessages)
 		r.Get("/f/{folder}/{id}", h.showMessage)
 		r.Get("/f/{folder}/{id}/part/{part}", h.downloadPart)
+		r.Post("/f/{folder}/delete", h.deleteMessages)
 	})
 	if h.cfg.BasePath == "" {
 		return r

@@ -9,15 +9,18 @@ import (
 // Base is what every page needs: title, user, notice, capabilities and
 // the base path all links are built from.
 type Base struct {
-	Title    string // page title, without the product name
-	User     string // signed-in user, "" on the login page
-	Notice   string // one-line notice after an action
-	Error    string // one-line error shown at the top
-	Caps     mailproxy.Caps
-	BasePath string // "" or e.g. "/mail"; every URL starts with it
-	CSSURL   string // content-hashed stylesheet URL, base path included
-	Folder   string // current folder, for the top bar
-	Unread   int    // unread count of the current folder, for the title
+	Title  string // page title, without the product name
+	User   string // signed-in user, "" on the login page
+	Notice string // one-line notice after an action
+	Error  string // one-line error shown at the top
+	Caps   mailproxy.Caps
+	// CanDelete is set when the session can delete messages for good
+	// (POP3); the list then offers select boxes and a Delete button.
+	CanDelete bool
+	BasePath  string // "" or e.g. "/mail"; every URL starts with it
+	CSSURL    string // content-hashed stylesheet URL, base path included
+	Folder    string // current folder, for the top bar
+	Unread    int    // unread count of the current folder, for the title
 }
 
 // URL prefixes a local path with the base path.

@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// deleter is a session that can delete messages for good (POP3: DELE and
+// QUIT to commit).
+type deleter interface {
+	Delete(ctx context.Context, folder string, ids []string) error
+}
+
+// maxBulk bounds how many messages one form may act on.
+const maxBulk = 500
+
+// deleteMessages deletes the messages ticked in the list (ids=...) or the
+// one shown (id=...), then goes back to the list with a notice.
+func (h *Handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
+	us := session(r)
+	folder, err := folderParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d, ok := us.mail.(deleter)
+	if !ok {
+		h.fail(w, r, fmt.Errorf("%w: delete", mailproxy.ErrUnsupported))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+		return
+	}
+	var ids []string
+	for _, id := range r.PostForm["id"] {
+		if id = strings.TrimSpace(id); id != "" && len(ids) < maxBulk {
+			ids = append(ids, id)
+		}
+	}
+	back := h.url("/f/" + encodeFolder(folder))
+	if len(ids) == 0 {
+		web.Redirect(w, r, back+"?n=noneselected")
+		return
+	}
+	if err := d.Delete(r.Context(), folder, ids); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	web.Redirect(w, r, back+"?n=deleted")
+}
