@@ -209,7 +209,7 @@ func (c countWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-var messageLinkRE = regexp.MustCompile(`href="(/f/[^"/]+/[0-9]+-[0-9]+)(\?p=\d+)?"`)
+var messageLinkRE = regexp.MustCompile(`href="(/f/[^"/]+/[A-Za-z0-9_=-]+)(\?p=\d+)?"`)
 
 // messageLinks returns the message URLs of a list page, in order.
 func messageLinks(body string) []string {

@@ -34,6 +34,7 @@ import (
 type config struct {
 	listen      string
 	imap        string
+	pop3        string
 	caFile      string
 	sessionKeys string
 	sessionIdle time.Duration
@@ -59,6 +60,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `address`")
 	fs.StringVar(&c.imap, "imap", "", "the IMAP server every user signs in to, as a `URL`: imaps://host[:993], imap://host[:143] (STARTTLS required) or imap+insecure://host[:143] (plain text, loopback tests only)")
+	fs.StringVar(&c.pop3, "pop3", "", "instead of -imap, the POP3 server every user signs in to, as a `URL`: pop3s://host[:995] (TLS), pop3://host[:110] (STLS required) or pop3+insecure://host[:110] (plain text, loopback tests only)")
 	fs.StringVar(&c.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust for the mail server")
 	fs.StringVar(&c.sessionKeys, "session-keys", "", "comma-separated cookie `secrets` of at least 32 characters each; the first signs new cookies, all are accepted (rotation). Without one a random key is made and sessions end at restart")
 	fs.DurationVar(&c.sessionIdle, "session-idle", 30*time.Minute, "sign out after this long without a request")
@@ -161,17 +163,31 @@ func run(args []string, stderr io.Writer) error {
 		c.imap = d.URL()
 		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
 	}
-	if c.imap == "" {
-		return errors.New("no mail server: give -imap imaps://mail.example.org (or -demo to try the sample mail)")
-	}
-	up, err := mailproxy.ParseUpstream(c.imap, "imap")
-	if err != nil {
-		return err
-	}
 	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
 	if err != nil {
 		return err
 	}
+	var backend mailproxy.Backend
+	var upstream string
+	switch {
+	case c.imap != "" && c.pop3 != "":
+		return errors.New("give -imap or -pop3, not both")
+	case c.pop3 != "":
+		up, err := mailproxy.ParseUpstream(c.pop3, "pop3")
+		if err != nil {
+			return err
+		}
+		backend, upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle}), up.String()
+	case c.imap != "":
+		up, err := mailproxy.ParseUpstream(c.imap, "imap")
+		if err != nil {
+			return err
+		}
+		backend, upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log}), up.String()
+	default:
+		return errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
+	}
+	defer backend.Close()
 
 	var secrets []string
 	for _, s := range strings.Split(c.sessionKeys, ",") {
@@ -191,10 +207,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log})
-	defer pool.Close()
-
-	h := handlers.New(handlers.Config{Sessions: sessions, Mail: pool, Logger: log, PageSize: c.pageSize})
+	h := handlers.New(handlers.Config{Sessions: sessions, Mail: backend, Logger: log, PageSize: c.pageSize})
 	srv := &http.Server{
 		Handler:           h.Routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -208,7 +221,7 @@ func run(args []string, stderr io.Writer) error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "imap", up.String())
+	log.Info("listening", "addr", ln.Addr().String(), "upstream", upstream)
 
 	select {
 	case err := <-errc:

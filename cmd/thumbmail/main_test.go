@@ -63,6 +63,8 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		"bad scheme":      {"-listen", "127.0.0.1:0", "-imap", "http://x"},
 		"short key":       {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-session-keys", "short"},
 		"missing CA file": {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-ca-file", "/nonexistent.pem"},
+		"imap and pop3":   {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-pop3", "pop3s://x"},
+		"pop3 as imap":    {"-listen", "127.0.0.1:0", "-pop3", "imaps://x"},
 	}
 	for name, args := range tests {
 		if err := run(args, &bytes.Buffer{}); err == nil {

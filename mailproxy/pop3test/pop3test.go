@@ -13,8 +13,10 @@
 // LIST, RETR, DELE, NOOP, RSET and QUIT (§5, §6), and the optional TOP and
 // UIDL (§7); CAPA and extended response codes (RFC 2449 §5, §8), the AUTH
 // response code (RFC 3206 §6) and AUTH PLAIN with or without an initial
-// response (RFC 5034, RFC 4616). There is no STLS: logins travel in plain
-// text, so listen on loopback only.
+// response (RFC 5034, RFC 4616). With Options.TLS it also offers STLS
+// (RFC 2595 §4), or speaks TLS from the first byte with
+// Options.ImplicitTLS (POP3S, RFC 8314 §3); without, logins travel in
+// plain text, so listen on loopback only.
 //
 // As RFC 1939 prescribes, a session sees a snapshot of its maildrop taken
 // when it logs in (§5: message numbers are fixed for the session), DELE
@@ -28,7 +30,8 @@
 // the octets it sends ([Server.Sent]) and its open connections
 // ([Server.Conns]); it can simulate another client holding the maildrop
 // lock ([Server.Hold]), new mail arriving ([Server.Add]), a slow server
-// (Options.Delay), a server without UIDL (Options.NoUIDL) and dropped
+// (Options.Delay), a server without UIDL or TOP (Options.NoUIDL,
+// Options.NoTop) and dropped
 // connections ([Server.CloseConnections]).
 package pop3test
 
@@ -36,6 +39,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -69,6 +73,15 @@ type Options struct {
 	// NoUIDL makes the server behave like one without the optional UIDL
 	// command: it is not in CAPA, and UIDL is answered "-ERR".
 	NoUIDL bool
+	// NoTop makes the server behave like one without the optional TOP
+	// command: it is not in CAPA, and TOP is answered "-ERR".
+	NoTop bool
+	// TLS, when set, makes the server offer STLS (RFC 2595 §4) with this
+	// configuration, which must hold a certificate.
+	TLS *tls.Config
+	// ImplicitTLS makes every connection TLS from the first byte (POP3S)
+	// instead of offering STLS. It needs TLS.
+	ImplicitTLS bool
 	// Delay is waited before every reply, to simulate a slow server.
 	Delay time.Duration
 	// UIDL gives the unique-id of a message when it is added: seq is a
@@ -119,6 +132,9 @@ func Start(opts *Options) (*Server, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
+	if o.ImplicitTLS && o.TLS == nil {
+		return nil, errors.New("pop3test: ImplicitTLS needs a TLS configuration")
+	}
 	s := &Server{
 		opts:   o,
 		users:  make(map[string]string, len(o.Users)),
@@ -147,8 +163,18 @@ func Start(opts *Options) (*Server, error) {
 // Addr is the host:port the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL is the server's upstream URL for thumbmail, "pop3+insecure://ADDR".
-func (s *Server) URL() string { return "pop3+insecure://" + s.Addr() }
+// URL is the server's upstream URL for thumbmail: "pop3+insecure://ADDR",
+// or "pop3://ADDR" (STLS) when Options.TLS is set, or "pop3s://ADDR" with
+// Options.ImplicitTLS.
+func (s *Server) URL() string {
+	switch {
+	case s.opts.ImplicitTLS:
+		return "pop3s://" + s.Addr()
+	case s.opts.TLS != nil:
+		return "pop3://" + s.Addr()
+	}
+	return "pop3+insecure://" + s.Addr()
+}
 
 // Add appends messages to user's maildrop, as new mail arriving. Sessions
 // already logged in do not see them (RFC 1939 §5 numbers messages when
@@ -370,6 +396,7 @@ type session struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
+	isTLS   bool
 	user    string // from USER, in the AUTHORIZATION state
 	authed  bool   // in the TRANSACTION state
 	owner   string // the authenticated user
@@ -380,11 +407,21 @@ type session struct {
 
 func (s *Server) serve(conn net.Conn) {
 	defer s.wg.Done()
-	ss := &session{
-		s:    s,
-		conn: conn,
-		br:   bufio.NewReaderSize(conn, 4096),
-		bw:   bufio.NewWriterSize(countingWriter{conn, &s.sent}, 32<<10),
+	ss := &session{s: s, conn: conn}
+	ss.setConn(conn)
+	if s.opts.ImplicitTLS {
+		tc := tls.Server(conn, s.opts.TLS)
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		conn.SetDeadline(time.Time{})
+		ss.setConn(tc)
+		ss.isTLS = true
 	}
 	defer func() {
 		conn.Close()
@@ -423,6 +460,39 @@ func (s *Server) serve(conn net.Conn) {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// setConn makes c (the connection, or TLS over it) the one read and
+// written.
+func (ss *session) setConn(c net.Conn) {
+	ss.br = bufio.NewReaderSize(c, 4096)
+	ss.bw = bufio.NewWriterSize(countingWriter{c, &ss.s.sent}, 32<<10)
+}
+
+// stls answers STLS (RFC 2595 §4) and runs the TLS handshake. It reports
+// whether the session is over.
+func (ss *session) stls() bool {
+	if ss.s.opts.TLS == nil || ss.isTLS {
+		ss.reply("-ERR STLS not available")
+		return false
+	}
+	if ss.br.Buffered() > 0 {
+		// Commands sent before the handshake may have been injected by
+		// an attacker: do not read them as if they came over TLS.
+		ss.reply("-ERR Data after STLS")
+		return true
+	}
+	ss.reply("+OK Begin TLS negotiation")
+	tc := tls.Server(ss.conn, ss.s.opts.TLS)
+	ss.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		return true
+	}
+	ss.conn.SetDeadline(time.Time{})
+	ss.setConn(tc)
+	ss.isTLS = true
+	ss.user = ""
+	return false
+}
 
 // readLine reads one command line without its line ending (CRLF, or a
 // bare LF from a sloppy client).
@@ -479,6 +549,8 @@ func (ss *session) dispatch(cmd string, args []string) (quit bool) {
 			ss.cmdPass(args)
 		case "AUTH":
 			return ss.auth(args)
+		case "STLS":
+			return ss.stls()
 		case "APOP":
 			ss.reply("-ERR APOP is not supported")
 		default:
@@ -498,7 +570,11 @@ func (ss *session) dispatch(cmd string, args []string) (quit bool) {
 			ss.uidl(args)
 		}
 	case "TOP":
-		ss.top(args)
+		if ss.s.opts.NoTop {
+			ss.reply("-ERR Unknown command: TOP")
+		} else {
+			ss.top(args)
+		}
 	case "RETR":
 		ss.retr(args)
 	case "DELE":
@@ -532,11 +608,17 @@ func safe(s string) string {
 // capa answers CAPA (RFC 2449 §5), in both states.
 func (ss *session) capa() {
 	ss.bw.WriteString("+OK Capability list follows\r\n")
-	caps := []string{"TOP"}
+	var caps []string
+	if !ss.s.opts.NoTop {
+		caps = append(caps, "TOP")
+	}
 	if !ss.s.opts.NoUIDL {
 		caps = append(caps, "UIDL")
 	}
 	caps = append(caps, "USER", "RESP-CODES", "AUTH-RESP-CODE", "SASL PLAIN", "IMPLEMENTATION pop3test")
+	if ss.s.opts.TLS != nil && !ss.isTLS && !ss.authed {
+		caps = append(caps, "STLS")
+	}
 	for _, c := range caps {
 		ss.bw.WriteString(c + "\r\n")
 	}

@@ -1,0 +1,644 @@
+package mailproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thumbmail/thumbmail/mailproxy/pop3"
+)
+
+// pop3Session is the Session of one request: the backend's entry for the
+// session id plus the credentials to reconnect with.
+type pop3Session struct {
+	e     *pop3Entry
+	creds Credentials
+}
+
+func (s *pop3Session) do(ctx context.Context, fn func(*pop3Conn) error) error {
+	return s.e.do(ctx, s.creds, true, fn)
+}
+
+// Caps reports POP3's capabilities: one folder, no server-side flags, no
+// move.
+func (s *pop3Session) Caps() Caps { return Caps{} }
+
+// Close ends the session: the connection is closed (QUIT, nothing
+// removed) and what the session kept in memory is forgotten.
+func (s *pop3Session) Close() error {
+	s.e.b.Logout(s.e.id)
+	return nil
+}
+
+// pop3Inbox is the one folder of a POP3 maildrop.
+const pop3Inbox = "INBOX"
+
+func pop3CheckFolder(folder string) error {
+	if !strings.EqualFold(folder, pop3Inbox) {
+		return fmt.Errorf("%w: folder %q (POP3 has only INBOX)", ErrNotFound, folder)
+	}
+	return nil
+}
+
+// pop3ID makes the opaque, URL-safe message id of a UIDL: a UIDL may hold
+// any printable ASCII character (RFC 1939 §7), "/", "?" and "#" included.
+func pop3ID(uidl string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(uidl))
+}
+
+// pop3VolatileHeaders are header fields that mbox-based servers rewrite as a
+// message is read (qpopper, UW): left out of header hashes.
+var pop3VolatileHeaders = map[string]bool{
+	"status": true, "x-status": true, "x-uid": true, "x-keywords": true,
+	"x-imap": true, "x-imapbase": true, "content-length": true, "lines": true,
+	"x-pop3-rcpt": true, "x-uidl": true,
+}
+
+// pop3HashID makes the id of a message on a server without UIDL: "~" and
+// the base64url SHA-256 of its header (as TOP n 0 returns it), without
+// the fields servers rewrite. "~" cannot occur in a UIDL-based id.
+// Messages with identical headers get the same id; the one found first
+// wins.
+func pop3HashID(data []byte) string {
+	h := sha256.New()
+	skip := false
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data
+		if i >= 0 {
+			line = data[:i]
+			data = data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimRight(line, "\r \t")
+		if len(line) == 0 {
+			break // the end of the header
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			name, _, _ := bytes.Cut(line, []byte(":"))
+			skip = pop3VolatileHeaders[strings.ToLower(string(bytes.TrimSpace(name)))]
+		}
+		if !skip {
+			h.Write(line)
+			h.Write([]byte{'\n'})
+		}
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+}
+
+// pop3Cache keeps list rows by message id, the oldest entries evicted
+// first once it holds pop3CacheEntries.
+type pop3Cache struct {
+	m     map[string]Summary
+	order []string
+}
+
+func (c *pop3Cache) get(id string) (Summary, bool) {
+	s, ok := c.m[id]
+	return s, ok
+}
+
+func (c *pop3Cache) put(id string, s Summary) {
+	if c.m == nil {
+		c.m = make(map[string]Summary)
+	}
+	if _, ok := c.m[id]; !ok {
+		c.order = append(c.order, id)
+	}
+	c.m[id] = s
+	for len(c.m) > pop3CacheEntries && len(c.order) > 0 {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:] // append reallocates: the dropped head is freed
+	}
+}
+
+func (c *pop3Cache) remove(id string) { delete(c.m, id) }
+
+// markRead remembers that a message was opened in this session.
+func (e *pop3Entry) markRead(id string) {
+	if len(e.read) >= pop3ReadSetMax {
+		for k := range e.read { // forget an arbitrary one
+			delete(e.read, k)
+			break
+		}
+	}
+	e.read[id] = true
+}
+
+// unread counts the messages of the connection's maildrop not opened in
+// this session. On a server without UIDL, messages not hashed yet count
+// as unread.
+func (e *pop3Entry) unread(c *pop3Conn, total int) int {
+	read := 0
+	for _, id := range c.ids[:total] {
+		if id != "" && e.read[id] {
+			read++
+		}
+	}
+	return total - read
+}
+
+// find returns the position of message id on this connection. With UIDL
+// it is a map lookup; without, headers are hashed (TOP n 0), starting
+// where the message was last seen: messages only move down when older
+// ones are removed, and new mail is added at the end.
+func (e *pop3Entry) find(c *pop3Conn, id string) (int, error) {
+	if p, ok := c.byID[id]; ok {
+		return p, nil
+	}
+	if !c.hashed || !strings.HasPrefix(id, "~") {
+		return -1, fmt.Errorf("%w: message %s", ErrNotFound, id)
+	}
+	n := len(c.nums)
+	start, ok := e.hints[id]
+	if !ok || start >= n {
+		start = n - 1
+	}
+	probe := func(p int) (bool, error) {
+		if c.ids[p] != "" {
+			return false, nil // hashed already, and not id
+		}
+		got, err := e.hashAt(c, p)
+		return got == id, err
+	}
+	scanned := 0
+	for p := start; p >= 0 && scanned < pop3MaxScan; p-- {
+		scanned++
+		if hit, err := probe(p); err != nil || hit {
+			return p, err
+		}
+	}
+	for p := start + 1; p < n && scanned < pop3MaxScan; p++ {
+		scanned++
+		if hit, err := probe(p); err != nil || hit {
+			return p, err
+		}
+	}
+	return -1, fmt.Errorf("%w: message %s", ErrNotFound, id)
+}
+
+// hashAt computes the id of the message at position p of a server
+// without UIDL and records it.
+func (e *pop3Entry) hashAt(c *pop3Conn, p int) (string, error) {
+	data, err := e.head(c, p, 0)
+	if err != nil {
+		return "", err
+	}
+	return e.setHashID(c, p, data), nil
+}
+
+func (e *pop3Entry) setHashID(c *pop3Conn, p int, header []byte) string {
+	id := pop3HashID(header)
+	c.ids[p] = id
+	if _, dup := c.byID[id]; !dup {
+		c.byID[id] = p
+	}
+	if len(e.hints) >= pop3HintsMax {
+		clear(e.hints)
+	}
+	e.hints[id] = p
+	return id
+}
+
+// idAt returns the id of the message at position p, hashing its header
+// on a server without UIDL.
+func (e *pop3Entry) idAt(c *pop3Conn, p int) (string, error) {
+	if p < 0 || p >= len(c.ids) {
+		return "", nil
+	}
+	if c.ids[p] != "" {
+		return c.ids[p], nil
+	}
+	return e.hashAt(c, p)
+}
+
+// head returns the header and the first lines body lines of the message
+// at position p (TOP, RFC 1939 §7), at most pop3TopBytes of it. A server
+// that refuses TOP gets RETR, read as far as needed.
+func (e *pop3Entry) head(c *pop3Conn, p, lines int) ([]byte, error) {
+	num := c.nums[p]
+	var rc io.ReadCloser
+	var err error
+	if !e.noTop {
+		rc, err = c.c.Top(num, lines)
+		if err != nil {
+			if _, ok := errors.AsType[*pop3.Error](err); !ok {
+				return nil, err
+			}
+			rc, err = c.c.Retr(num)
+			if err != nil {
+				return nil, err // the message is gone
+			}
+			e.noTop = true
+			e.b.opts.Logger.Info("pop3 server refuses TOP; using RETR for list rows", "server", e.b.opts.POP3.String())
+			rc = &pop3TopReader{ReadCloser: rc, lines: lines}
+		}
+	} else {
+		rc, err = c.c.Retr(num)
+		if err != nil {
+			return nil, err
+		}
+		rc = &pop3TopReader{ReadCloser: rc, lines: lines}
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, pop3TopBytes))
+	if err != nil {
+		return nil, err
+	}
+	// Reading the rest keeps the connection for the other rows; TOP's
+	// rest is a few lines at most.
+	if err := rc.Close(); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// pop3TopReader cuts a RETR stream after the header, the blank line and
+// lines body lines, for servers without TOP.
+type pop3TopReader struct {
+	io.ReadCloser
+	lines  int
+	inBody bool
+	cur    int // length of the current line so far, CR not counted
+	count  int // body lines seen
+	done   bool
+}
+
+func (t *pop3TopReader) Read(p []byte) (int, error) {
+	if t.done {
+		return 0, io.EOF
+	}
+	n, err := t.ReadCloser.Read(p)
+	for i, b := range p[:n] {
+		switch b {
+		case '\n':
+			if t.inBody {
+				t.count++
+			} else if t.cur == 0 {
+				t.inBody = true // the blank line after the header
+			}
+			t.cur = 0
+			if t.inBody && t.count >= t.lines {
+				t.done = true
+				return i + 1, nil
+			}
+		case '\r':
+		default:
+			t.cur++
+		}
+	}
+	return n, err
+}
+
+// pop3Summarize makes a list row from the header and first body lines of a
+// message: sender, subject, date and a one-line preview, parsed as
+// tolerantly as the message view parses the whole message.
+func pop3Summarize(data []byte) Summary {
+	m := ParseMessage(bytes.NewReader(data), int64(len(data))+1, ViewOptions{}, nil)
+	s := Summary{Subject: m.Subject, Date: m.Date}
+	if len(m.From) > 0 {
+		s.From = m.From[0]
+	}
+	switch {
+	case m.Body.HTML != "":
+		s.Preview = PreviewText([]byte(m.Body.HTML), "", "utf-8", "text/html", pop3PreviewRunes)
+	case m.Body.Text != "":
+		s.Preview = PreviewText([]byte(m.Body.Text), "", "utf-8", "text/plain", pop3PreviewRunes)
+	}
+	for _, a := range m.Attachments {
+		if !a.Inline {
+			s.Attachment = true
+		}
+	}
+	// The attachments of a multipart/mixed message usually come after
+	// the lines TOP returned.
+	h, _ := readHeader(bufio.NewReader(bytes.NewReader(data)))
+	if parseMediaHeader(h.get("content-type")).value == "multipart/mixed" {
+		s.Attachment = true
+	}
+	return s
+}
+
+// summary returns the list row of the message at position p, from the
+// cache or from TOP.
+func (e *pop3Entry) summary(c *pop3Conn, p int) (Summary, error) {
+	id := c.ids[p]
+	if id != "" {
+		if s, ok := e.cache.get(id); ok {
+			return s, nil
+		}
+	}
+	data, err := e.head(c, p, pop3PreviewLines)
+	if err != nil {
+		if _, ok := errors.AsType[*pop3.Error](err); ok && id != "" {
+			// Refused for this message alone: show the row bare.
+			return Summary{ID: id}, nil
+		}
+		return Summary{}, err
+	}
+	if id == "" {
+		id = e.setHashID(c, p, data)
+		if s, ok := e.cache.get(id); ok {
+			return s, nil
+		}
+	}
+	s := pop3Summarize(data)
+	s.ID = id
+	if c.sizes == nil {
+		list, err := c.c.List()
+		if err != nil {
+			return Summary{}, err
+		}
+		c.sizes = make(map[int]int64, len(list))
+		for _, m := range list {
+			c.sizes[m.Number] = m.Size
+		}
+	}
+	s.Size = c.sizes[c.nums[p]]
+	e.cache.put(id, s)
+	return s, nil
+}
+
+// Folders lists the one folder a POP3 maildrop has, with its counts.
+func (s *pop3Session) Folders(ctx context.Context) ([]Folder, error) {
+	var f Folder
+	err := s.do(ctx, func(c *pop3Conn) error {
+		total := len(c.nums)
+		f = Folder{Name: pop3Inbox, Display: "Inbox", Special: "inbox", Total: total, Unread: s.e.unread(c, total)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []Folder{f}, nil
+}
+
+// List returns one page of INBOX, newest (highest message number) first.
+// Rows come from TOP (header and a few body lines) and are cached by id
+// for the session, so paging back and forth sends no TOP again. Seen is
+// whether the message was opened in this session: POP3 cannot store it
+// on the server. Anchor is the message count of the first page: mail
+// that arrived since is left out and counted in Newer.
+func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
+	if err := pop3CheckFolder(folder); err != nil {
+		return nil, err
+	}
+	if q.PageSize <= 0 {
+		q.PageSize = 50
+	}
+	if q.Page <= 0 {
+		q.Page = 1
+	}
+	e := s.e
+	var page *MessagePage
+	err := s.do(ctx, func(c *pop3Conn) error {
+		n := len(c.nums)
+		total, newer := n, 0
+		if q.Anchor > 0 && int64(q.Anchor) < int64(n) {
+			total, newer = int(q.Anchor), n-int(q.Anchor)
+		}
+		pages := max((total+q.PageSize-1)/q.PageSize, 1)
+		pageNo := min(q.Page, pages)
+		hi := total - 1 - (pageNo-1)*q.PageSize
+		lo := max(hi-q.PageSize+1, 0)
+		p := &MessagePage{
+			Folder: pop3Inbox, FolderDisplay: "Inbox", Page: pageNo, PageSize: q.PageSize, Pages: pages,
+			Total: total, Newer: newer, Anchor: uint32(total),
+		}
+		for pos := hi; pos >= lo; pos-- {
+			row, err := e.summary(c, pos)
+			if err != nil {
+				return err
+			}
+			row.Seen = e.read[row.ID]
+			p.Messages = append(p.Messages, row)
+		}
+		if len(p.Messages) > 0 {
+			p.First = (pageNo-1)*q.PageSize + 1
+			p.Last = p.First + len(p.Messages) - 1
+		}
+		p.Unread = e.unread(c, n)
+		page = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Message retrieves a message (RETR, RFC 1939 §5), streamed into
+// ParseMessage and bounded by MaxMessageBytes, and remembers it as read
+// for the session. PrevID and NextID follow the maildrop order.
+func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewOptions) (*Message, error) {
+	if err := pop3CheckFolder(folder); err != nil {
+		return nil, err
+	}
+	e := s.e
+	var m *Message
+	err := s.do(ctx, func(c *pop3Conn) error {
+		p, err := e.find(c, id)
+		if err != nil {
+			return err
+		}
+		rc, err := c.c.Retr(c.nums[p])
+		if err != nil {
+			if _, ok := errors.AsType[*pop3.Error](err); ok {
+				return fmt.Errorf("%w: RETR %s: %v", ErrNotFound, id, err)
+			}
+			return err
+		}
+		var marks []string
+		var cidURL func(string) string
+		nonce := ""
+		if opts.PartURL != nil {
+			nonce = pop3Nonce(8)
+			cidURL = func(cid string) string {
+				marks = append(marks, cid)
+				return pop3CIDMark(nonce, len(marks)-1)
+			}
+		}
+		m = ParseMessage(rc, e.b.opts.MaxMessageBytes, opts, cidURL)
+		if err := c.finish(rc); err != nil {
+			return err
+		}
+		if len(marks) > 0 {
+			m.Body.HTML = pop3ResolveCIDs(m.Body.HTML, nonce, marks, m.Attachments, opts.PartURL)
+		}
+		m.ID, m.Folder, m.FolderDisplay = id, pop3Inbox, "Inbox"
+		if m.PrevID, err = e.idAt(c, p-1); err != nil {
+			return err
+		}
+		if m.NextID, err = e.idAt(c, p+1); err != nil {
+			return err
+		}
+		e.markRead(id)
+		m.Seen = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// pop3CIDMark is the stand-in URL of a cid: image while the message is
+// parsed: the part number is only known afterwards.
+func pop3CIDMark(nonce string, i int) string {
+	return "/.pop3-cid/" + nonce + "/" + strconv.Itoa(i)
+}
+
+// pop3ResolveCIDs replaces the stand-in URLs of cid: images with the URLs
+// of the parts that carry them.
+func pop3ResolveCIDs(body, nonce string, marks []string, atts []Attachment, partURL func(string) string) string {
+	// Highest index first, so that mark 1 is not replaced inside mark 10.
+	for i := len(marks) - 1; i >= 0; i-- {
+		part := ""
+		for _, a := range atts {
+			if a.CID == marks[i] {
+				part = a.Part
+				break
+			}
+		}
+		if part == "" {
+			for _, a := range atts {
+				if strings.EqualFold(a.CID, marks[i]) {
+					part = a.Part
+					break
+				}
+			}
+		}
+		u := ""
+		if part != "" {
+			u = partURL(part)
+		}
+		body = strings.ReplaceAll(body, pop3CIDMark(nonce, i), html.EscapeString(u))
+	}
+	return body
+}
+
+func pop3Nonce(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Part streams one part of a message, transfer-decoded, to w: RETR read
+// through ExtractPart, with constant memory whatever the message size.
+func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartWriter) error {
+	if err := pop3CheckFolder(folder); err != nil {
+		return err
+	}
+	e := s.e
+	started := false
+	return s.do(ctx, func(c *pop3Conn) error {
+		if started {
+			return errPOP3NoRetry
+		}
+		p, err := e.find(c, id)
+		if err != nil {
+			return err
+		}
+		rc, err := c.c.Retr(c.nums[p])
+		if err != nil {
+			if _, ok := errors.AsType[*pop3.Error](err); ok {
+				return fmt.Errorf("%w: RETR %s: %v", ErrNotFound, id, err)
+			}
+			return err
+		}
+		att, r, err := ExtractPart(rc, part)
+		if err != nil {
+			if ferr := c.finish(rc); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("%w: part %s of %s", ErrNotFound, part, id)
+		}
+		started = true
+		w.Begin(att)
+		// The decoder hands out a line at a time: write in larger pieces.
+		bw := bufio.NewWriterSize(w, 32<<10)
+		_, err = io.Copy(bw, r)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			c.broken = true
+			return fmt.Errorf("%w: %w: %v", ErrUnavailable, errPOP3NoRetry, err)
+		}
+		if err := c.finish(rc); err != nil {
+			// The message ended badly: the part may be cut.
+			return fmt.Errorf("%w: %w: %v", ErrUnavailable, errPOP3NoRetry, err)
+		}
+		return nil
+	})
+}
+
+// Delete removes messages: DELE for each (RFC 1939 §5) on this
+// connection's numbering, then QUIT, which commits them (§6). Ids that no
+// longer exist are skipped; ErrNotFound means none existed. It cannot be
+// undone.
+func (s *pop3Session) Delete(ctx context.Context, folder string, ids []string) error {
+	if err := pop3CheckFolder(folder); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	e := s.e
+	var deleted []string
+	err := s.do(ctx, func(c *pop3Conn) error {
+		deleted = deleted[:0]
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			p, err := e.find(c, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				c.broken = true // never QUIT with some marked
+				return err
+			}
+			if err := c.c.Dele(c.nums[p]); err != nil {
+				if _, ok := errors.AsType[*pop3.Error](err); ok {
+					continue // gone meanwhile
+				}
+				c.broken = true
+				return err
+			}
+			deleted = append(deleted, id)
+		}
+		if len(deleted) == 0 {
+			return fmt.Errorf("%w: none of the %d messages to delete exists", ErrNotFound, len(ids))
+		}
+		// QUIT commits. Whatever happens now, the connection is over
+		// and the operation must not run again.
+		c.broken = true
+		err := c.c.Quit()
+		e.user.lastQuit = time.Now()
+		for _, id := range deleted {
+			e.cache.remove(id)
+			delete(e.read, id)
+			delete(e.hints, id)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w: QUIT after DELE: %v", ErrUnavailable, errPOP3NoRetry, err)
+		}
+		return nil
+	})
+	return err
+}
