@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
@@ -63,7 +64,9 @@ type POP3Options struct {
 	// and the set of messages read) when the session has made no request
 	// for this long (default 30m, the default session idle timeout).
 	ForgetAfter time.Duration
-	Logger      *slog.Logger
+	// Logger receives connection events and upstream error text (which
+	// must never reach a page); nil discards them.
+	Logger *slog.Logger
 }
 
 func (o *POP3Options) withDefaults() POP3Options {
@@ -115,6 +118,8 @@ type POP3Backend struct {
 	mu      sync.Mutex
 	entries map[string]*pop3Entry // by session id
 	users   map[string]*pop3User  // by lower-cased user name
+
+	conns atomic.Int64 // open upstream connections
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -256,23 +261,12 @@ func (b *POP3Backend) Close() {
 	wg.Wait()
 }
 
-// Stats reports the number of sessions and of open connections, for
-// tests and metrics.
+// Stats reports the number of sessions and of open upstream connections,
+// for tests and metrics.
 func (b *POP3Backend) Stats() (sessions, conns int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, u := range b.users {
-		select {
-		case u.sem <- struct{}{}:
-			if u.holder != nil && u.holder.conn != nil {
-				conns++
-			}
-			<-u.sem
-		default:
-			conns++ // in use right now
-		}
-	}
-	return len(b.entries), conns
+	return len(b.entries), int(b.conns.Load())
 }
 
 func (b *POP3Backend) unrefLocked(e *pop3Entry) {
@@ -456,6 +450,7 @@ func (e *pop3Entry) connect(ctx context.Context, creds Credentials) (conn *pop3C
 	}
 	e.conn = conn
 	e.user.holder = e
+	e.b.conns.Add(1)
 	return conn, true, nil
 }
 
@@ -623,6 +618,7 @@ func (e *pop3Entry) dropConn(quit bool) {
 		return
 	}
 	e.conn = nil
+	e.b.conns.Add(-1)
 	if e.user.holder == e {
 		e.user.holder = nil
 	}
