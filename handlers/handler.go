@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 			}
 			target := h.url("/login")
 			if r.Method == http.MethodGet {
-				target += "?next=" + urlQueryEscape(h.localURI(r))
+				target += "?next=" + url.QueryEscape(h.localURI(r))
 				if _, had := h.cfg.Sessions.ID(r); had {
 					target += "&expired=1"
 				}
@@ -148,5 +149,3 @@ var notices = map[string]string{
 }
 
 func noticeText(key string) string { return notices[key] }
-
-func encodeFolder(name string) string { return templates.EncodeFolder(name) }

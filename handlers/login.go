@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
 )
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // showLogin renders the sign-in form; a signed-in user goes to the inbox.
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {

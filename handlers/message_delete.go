@@ -44,7 +44,7 @@ func (h *Handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, id)
 		}
 	}
-	back := h.url("/f/" + encodeFolder(folder))
+	back := h.base(r, "").FolderURL(folder, 1, 0)
 	if len(ids) == 0 {
 		web.Redirect(w, r, back+"?n=noneselected")
 		return
