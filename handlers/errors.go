@@ -49,3 +49,11 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	p := templates.ErrorPage{Status: http.StatusNotFound, Heading: "Not found", Message: "There is no page at this address."}
 	web.Render(w, r, http.StatusNotFound, templates.Error(h.base(r, p.Heading), p))
 }
+
+// forgedRequest answers a POST without a valid anti-forgery token: most
+// often a form left open from before a restart or from another browser.
+func (h *Handler) forgedRequest(w http.ResponseWriter, r *http.Request) {
+	h.cfg.Logger.Info("refused a form without a valid token", "ip", web.ClientIP(r), "path", r.URL.Path)
+	p := templates.ErrorPage{Status: http.StatusForbidden, Heading: "Form expired", Message: "This form has expired or did not come from this site. Go back, reload the page and try again."}
+	web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
+}

@@ -126,6 +126,7 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		BasePath: h.cfg.BasePath,
 		CSSURL:   h.url("/static/" + static.Path("style.css")),
 		Notice:   noticeText(r.URL.Query().Get("n")),
+		CSRF:     web.CSRFToken(r),
 	}
 	if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
 		b.User = us.creds.Username

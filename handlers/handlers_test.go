@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -115,6 +116,9 @@ func (e *testEnv) do(c *http.Client, method, path string, form url.Values) resul
 	e.t.Helper()
 	var body io.Reader
 	if form != nil {
+		if method == "POST" && !form.Has("csrf") {
+			form.Set("csrf", e.csrfToken(c, path))
+		}
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, body)
@@ -134,6 +138,29 @@ func (e *testEnv) do(c *http.Client, method, path string, form url.Values) resul
 }
 
 func (e *testEnv) get(c *http.Client, path string) result { return e.do(c, "GET", path, nil) }
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
+
+// csrfToken fetches a page with a form, as a browser would have before
+// posting, and returns its anti-forgery token (set for the browser's
+// cookie): the login page, or the folder list when signed in. Under a
+// base path, the page is fetched under it too.
+func (e *testEnv) csrfToken(c *http.Client, path string) string {
+	e.t.Helper()
+	login := "/login"
+	if strings.HasPrefix(path, "/mail/") {
+		login = "/mail/login"
+	}
+	r := e.get(c, login)
+	if r.status == http.StatusSeeOther { // signed in: the folder list has a form
+		r = e.get(c, strings.TrimSuffix(login, "/login")+"/folders")
+	}
+	m := csrfRE.FindStringSubmatch(r.body)
+	if m == nil {
+		e.t.Fatalf("GET %s has no csrf field: %d %s", login, r.status, r.body)
+	}
+	return html.UnescapeString(m[1])
+}
 
 // login signs in as the demo user and returns the browser.
 func (e *testEnv) login() *http.Client {
@@ -246,8 +273,8 @@ func TestLoginWrongPassword(t *testing.T) {
 	if !strings.Contains(r.body, "Wrong user name or password") || !strings.Contains(r.body, `value="demo"`) {
 		t.Errorf("401 page lacks the message or the typed user name:\n%s", r.body)
 	}
-	if len(c.Jar.Cookies(mustURL(e.srv.URL))) != 0 {
-		t.Errorf("a failed login set a cookie")
+	if _, ok := sessionCookie(c, e.srv.URL); ok {
+		t.Errorf("a failed login set a session cookie")
 	}
 	if _, conns := e.pool.Stats(); conns != 0 {
 		t.Errorf("a failed login left %d upstream connections", conns)
@@ -288,7 +315,7 @@ func TestLoginCookieAndNewID(t *testing.T) {
 		t.Errorf("cookie carries the user name in clear: %q", sc)
 	}
 	// Signing in again gives a different session; the old one is gone.
-	old := c.Jar.Cookies(mustURL(e.srv.URL))[0].Value
+	old, _ := sessionCookie(c, e.srv.URL)
 	r = e.do(c, "POST", "/login", url.Values{"username": {"demo"}, "password": {"demo"}, "keep": {"1"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("second POST /login = %d", r.status)
@@ -296,7 +323,7 @@ func TestLoginCookieAndNewID(t *testing.T) {
 	if !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=") {
 		t.Errorf("'keep me signed in' should give a persistent cookie: %q", r.header.Get("Set-Cookie"))
 	}
-	if now := c.Jar.Cookies(mustURL(e.srv.URL))[0].Value; now == old {
+	if now, _ := sessionCookie(c, e.srv.URL); now == old {
 		t.Errorf("session cookie unchanged after a new login")
 	}
 	if n := e.store.Len(); n != 1 {
@@ -307,6 +334,16 @@ func TestLoginCookieAndNewID(t *testing.T) {
 	if r := e.get(stale, "/f/INBOX"); r.status != http.StatusSeeOther {
 		t.Errorf("the pre-login cookie still works: %d", r.status)
 	}
+}
+
+// sessionCookie is the browser's session cookie, if it has one.
+func sessionCookie(c *http.Client, base string) (string, bool) {
+	for _, k := range c.Jar.Cookies(mustURL(base)) {
+		if k.Name == "thumbmail" {
+			return k.Value, true
+		}
+	}
+	return "", false
 }
 
 func mustURL(s string) *url.URL {

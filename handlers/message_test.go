@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -426,4 +427,22 @@ func mailBody(page string) string {
 		return page[i:]
 	}
 	return page[i : i+j]
+}
+
+// TestPostWithoutTokenRefused: a browser that sends neither Sec-Fetch-Site
+// nor Origin (like this test client) cannot sign a user out, or change
+// anything, without the form's anti-forgery token.
+func TestPostWithoutTokenRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login()
+	r := e.do(c, "POST", "/logout", url.Values{"csrf": {""}})
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "Form expired") {
+		t.Fatalf("POST /logout without token = %d, want 403 with a clear page", r.status)
+	}
+	if r := e.get(c, "/f/INBOX"); r.status != http.StatusOK {
+		t.Errorf("the refused logout ended the session: GET /f/INBOX = %d", r.status)
+	}
+	if r := e.do(c, "POST", "/logout", url.Values{}); r.status != http.StatusSeeOther {
+		t.Errorf("POST /logout with the page's token = %d, want 303", r.status)
+	}
 }

@@ -12,7 +12,7 @@ import (
 // Routes is the whole URL table. Paths are relative to the base path.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin)
+	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest)))
 	r.Use(middleware.Compress(5, "text/html", "text/css"))
 	r.NotFound(h.notFound)
 

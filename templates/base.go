@@ -21,6 +21,9 @@ type Base struct {
 	CSSURL    string // content-hashed stylesheet URL, base path included
 	Folder    string // current folder, for the top bar
 	Unread    int    // unread count of the current folder, for the title
+	// CSRF is the anti-forgery token every POST form carries in a hidden
+	// field (use the CSRFField component inside each form).
+	CSRF string
 }
 
 // URL prefixes a local path with the base path.

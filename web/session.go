@@ -57,8 +57,9 @@ type SessionOptions struct {
 // (the payload sealed with the per-session key). Neither half alone
 // reveals the payload.
 type SessionManager struct {
-	cookies *sessions.CookieStore
-	opts    SessionOptions
+	cookies  *sessions.CookieStore
+	opts     SessionOptions
+	csrfKeys [][]byte // per secret, for CSRF tokens
 }
 
 // Session is a loaded, valid session.
@@ -79,7 +80,7 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 	if opts.Store == nil {
 		return nil, errors.New("no session store")
 	}
-	var pairs [][]byte
+	var pairs, csrfKeys [][]byte
 	for i, s := range opts.Secrets {
 		if len(s) < MinSecretLen {
 			return nil, fmt.Errorf("session key %d is %d characters; at least %d are needed", i+1, len(s), MinSecretLen)
@@ -92,7 +93,12 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 		if err != nil {
 			return nil, err
 		}
+		csrfKey, err := hkdf.Key(sha256.New, []byte(s), nil, "thumbmail csrf", 32)
+		if err != nil {
+			return nil, err
+		}
 		pairs = append(pairs, hashKey, blockKey)
+		csrfKeys = append(csrfKeys, csrfKey)
 	}
 	if opts.Idle <= 0 {
 		opts.Idle = 30 * time.Minute
@@ -116,7 +122,7 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 			sc.MaxLength(4096)
 		}
 	}
-	return &SessionManager{cookies: cs, opts: opts}, nil
+	return &SessionManager{cookies: cs, opts: opts, csrfKeys: csrfKeys}, nil
 }
 
 // NewSessionID returns a fresh random session id.

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// csrfServer is a CSRF-protected handler that answers 200 with the
+// request's token, or 403 from the deny handler.
+func csrfServer(t *testing.T, secrets ...string) (*SessionManager, http.Handler) {
+	t.Helper()
+	now := time.Now()
+	m := newManager(t, secrets, NewMemoryStore(), &now)
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	h := m.CSRF(deny)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(CSRFToken(r)))
+	}))
+	return m, h
+}
+
+// getToken does a GET as a fresh browser and returns its cookie and token.
+func getToken(t *testing.T, h http.Handler) (*http.Cookie, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || cs[0].Name != "thumbmail_csrf" || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("GET set cookies %v, want one HttpOnly SameSite=Lax thumbmail_csrf", cs)
+	}
+	if rec.Body.Len() < 20 {
+		t.Fatalf("token %q too short", rec.Body.String())
+	}
+	return cs[0], rec.Body.String()
+}
+
+func postForm(h http.Handler, c *http.Cookie, form url.Values) int {
+	req := httptest.NewRequest("POST", "/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c != nil {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+func TestCSRF(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	_, h := csrfServer(t, secret)
+	cookie, token := getToken(t, h)
+	otherCookie, otherToken := getToken(t, h)
+	if cookie.Value == otherCookie.Value || token == otherToken {
+		t.Fatal("two browsers got the same cookie or token")
+	}
+
+	tests := map[string]struct {
+		cookie *http.Cookie
+		form   url.Values
+		want   int
+	}{
+		"cookie and its token":        {cookie, url.Values{"csrf": {token}}, http.StatusOK},
+		"no token":                    {cookie, url.Values{"a": {"b"}}, http.StatusForbidden},
+		"empty token":                 {cookie, url.Values{"csrf": {""}}, http.StatusForbidden},
+		"no cookie":                   {nil, url.Values{"csrf": {token}}, http.StatusForbidden},
+		"another browser's token":     {cookie, url.Values{"csrf": {otherToken}}, http.StatusForbidden},
+		"planted cookie, no matching": {&http.Cookie{Name: "thumbmail_csrf", Value: strings.Repeat("A", 43)}, url.Values{"csrf": {token}}, http.StatusForbidden},
+		"token altered":               {cookie, url.Values{"csrf": {token[:len(token)-1] + "x"}}, http.StatusForbidden},
+	}
+	for name, tt := range tests {
+		if got := postForm(h, tt.cookie, tt.form); got != tt.want {
+			t.Errorf("%s: POST = %d, want %d", name, got, tt.want)
+		}
+	}
+
+	// The same cookie keeps its token across GETs (forms in other tabs
+	// stay valid) and no new cookie is set.
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Body.String() != token || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("second GET: token %q cookies %v, want the same token and no cookie", rec.Body.String(), rec.Result().Cookies())
+	}
+}
+
+// TestCSRFKeyRotation: a token made under an older secret is accepted
+// after a new secret is put first; one from an unknown secret is not.
+func TestCSRFKeyRotation(t *testing.T) {
+	oldSecret, newSecret := strings.Repeat("o", 32), strings.Repeat("n", 32)
+	_, before := csrfServer(t, oldSecret)
+	cookie, token := getToken(t, before)
+	_, after := csrfServer(t, newSecret, oldSecret)
+	if got := postForm(after, cookie, url.Values{"csrf": {token}}); got != http.StatusOK {
+		t.Errorf("token under the previous secret = %d, want 200", got)
+	}
+	_, unrelated := csrfServer(t, strings.Repeat("u", 32))
+	if got := postForm(unrelated, cookie, url.Values{"csrf": {token}}); got != http.StatusForbidden {
+		t.Errorf("token under an unknown secret = %d, want 403", got)
+	}
+}
+
+func TestCSRFMultipart(t *testing.T) {
+	_, h := csrfServer(t, strings.Repeat("s", 32))
+	cookie, token := getToken(t, h)
+	for _, withToken := range []bool{true, false} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if withToken {
+			mw.WriteField("csrf", token)
+		}
+		fw, _ := mw.CreateFormFile("file", "a.txt")
+		fw.Write(bytes.Repeat([]byte("x"), 3<<20)) // spills past the memory limit
+		mw.Close()
+		req := httptest.NewRequest("POST", "/", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want := http.StatusForbidden
+		if withToken {
+			want = http.StatusOK
+		}
+		if rec.Code != want {
+			t.Errorf("multipart POST with token=%v = %d, want %d", withToken, rec.Code, want)
+		}
+		if req.MultipartForm != nil {
+			req.MultipartForm.RemoveAll()
+		}
+	}
+}
