@@ -38,6 +38,9 @@ type imapConn struct {
 	uidValidity uint32
 	lastCmd     time.Time
 	delim       string // hierarchy delimiter, learnt at the first SELECT
+	// specials caches special-use folder names ("trash" → "Trash"),
+	// filled by the first specialFolder call on this connection.
+	specials map[string]string
 	// exists is the selected mailbox's message count, from SELECT and then
 	// from EXISTS and EXPUNGE responses. (go-imap's Mailbox() is updated
 	// only after Select().Wait() returns, so it cannot be trusted here.)

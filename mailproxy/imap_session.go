@@ -143,6 +143,50 @@ func folderFromList(l *imap.ListData, hasSpecialUse bool) Folder {
 	return f
 }
 
+// specialFolder returns the name of the folder with special use use
+// ("sent", "drafts", "trash", "junk", "archive"): the one marked by
+// SPECIAL-USE (RFC 6154), or on servers without it a top-level folder
+// with a common name ("Deleted Items", "Spam"...). The answer is cached for
+// the connection's life. ErrNotFound when there is none.
+func (c *imapConn) specialFolder(use string) (string, error) {
+	if c.specials == nil {
+		hasSpecialUse := c.caps.Has(imap.CapSpecialUse) || c.caps.Has(imap.CapIMAP4rev2)
+		list, err := c.c.List("", "*", &imap.ListOptions{ReturnSpecialUse: hasSpecialUse}).Collect()
+		if err != nil {
+			return "", err
+		}
+		specials := map[string]string{}
+		for _, l := range list {
+			f := folderFromList(l, hasSpecialUse)
+			if f.NoSelect || f.Special == "" {
+				continue
+			}
+			if _, dup := specials[f.Special]; !dup {
+				specials[f.Special] = f.Name
+			}
+		}
+		if hasSpecialUse {
+			// A server that has SPECIAL-USE but marks nothing (or not
+			// this use) still may have "Trash": fall back to names.
+			for _, l := range list {
+				f := folderFromList(l, false)
+				if f.NoSelect || f.Special == "" || f.Depth != 0 {
+					continue
+				}
+				if _, ok := specials[f.Special]; !ok {
+					specials[f.Special] = f.Name
+				}
+			}
+		}
+		c.specials = specials
+	}
+	name, ok := c.specials[use]
+	if !ok {
+		return "", fmt.Errorf("%w: no %s folder", ErrNotFound, use)
+	}
+	return name, nil
+}
+
 // sortFolders puts INBOX, then special-use folders, then the rest as a
 // tree (parents before children, siblings by name).
 func sortFolders(fs []Folder) {

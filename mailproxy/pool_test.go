@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"github.com/emersion/go-imap/v2"
 	"net"
 	"strings"
 	"testing"
@@ -182,5 +183,54 @@ func TestPoolSelectionKept(t *testing.T) {
 	s.e.do(ctx, demoCreds, false, func(c *imapConn) error { after = c; return nil })
 	if after != before || after.selected != "INBOX" {
 		t.Errorf("the connection or selection changed between requests")
+	}
+}
+
+// TestSpecialFolder: special-use folders are found by SPECIAL-USE, and by
+// common names on a server without it ("Deleted Items", "Spam").
+func TestSpecialFolder(t *testing.T) {
+	special := func(p *Pool, use string) (string, error) {
+		var name string
+		s := p.Session("s", demoCreds).(*imapSession)
+		err := s.do(context.Background(), func(c *imapConn) error {
+			var err error
+			name, err = c.specialFolder(use)
+			return err
+		})
+		return name, err
+	}
+	p, _ := demoPool(t, PoolOptions{})
+	for use, want := range map[string]string{"trash": "Trash", "sent": "Sent", "drafts": "Drafts", "junk": "Junk", "archive": "Archive"} {
+		if got, err := special(p, use); err != nil || got != want {
+			t.Errorf("specialFolder(%q) = %q, %v; want %q", use, got, err, want)
+		}
+	}
+
+	// Without SPECIAL-USE, by name.
+	caps := demo.DefaultCaps()
+	delete(caps, imap.CapSpecialUse)
+	delete(caps, imap.CapIMAP4rev2)
+	delete(caps, imap.CapCreateSpecialUse)
+	d, err := demo.Start(&demo.Options{Caps: caps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	for _, name := range []string{"Deleted Items", "Spam"} {
+		if err := d.CreateMailbox(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, _ := ParseUpstream(d.URL(), "imap")
+	p2 := NewPool(&PoolOptions{IMAP: up})
+	t.Cleanup(p2.Close)
+	if got, err := special(p2, "sent"); err != nil || got != "Sent" {
+		t.Errorf("without SPECIAL-USE: specialFolder(sent) = %q, %v", got, err)
+	}
+	if got, err := special(p2, "trash"); err != nil || (got != "Trash" && got != "Deleted Items") {
+		t.Errorf("without SPECIAL-USE: specialFolder(trash) = %q, %v", got, err)
+	}
+	if _, err := special(p2, "nonsense"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("specialFolder(nonsense) = %v, want ErrNotFound", err)
 	}
 }
