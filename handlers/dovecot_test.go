@@ -181,4 +181,21 @@ func BenchmarkDovecot100k(b *testing.B) {
 			}
 		}
 	})
+	// Search, first results page: a word in a handful of messages (one
+	// generated sender's address appears in about 1 in 14, so pick a
+	// subject number instead) and a word in thousands.
+	for name, q := range map[string]string{"SearchFew": "Invoice #4242", "SearchMany": "meeting"} {
+		b.Run(name, func(b *testing.B) {
+			var n string
+			for b.Loop() {
+				r := e.get(c, "/f/INBOX/search?q="+url.QueryEscape(q))
+				if r.status != 200 {
+					b.Fatal(r.status)
+				}
+				n = regexp.MustCompile(`of ([0-9,]+)|No messages`).FindString(r.body)
+			}
+			b.ReportMetric(float64(len(messageLinks(e.get(c, "/f/INBOX/search?q="+url.QueryEscape(q)).body))), "rows")
+			b.Logf("%s: %s", q, n)
+		})
+	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // searchMessages shows one page of search results (?q=words; ?all=1
-// searches every folder; ?page=N, ?top=UID as in the list). The rows are
+// searches every folder; ?page=N, ?top=UID as in the list; ?below=UID
+// continues a big folder's search further back). The rows are
 // the list's rows, each linking to the message in its own folder.
 func (h *Handler) searchMessages(w http.ResponseWriter, r *http.Request) {
 	us := session(r)
@@ -25,12 +26,14 @@ func (h *Handler) searchMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	top, _ := strconv.ParseUint(q.Get("top"), 10, 32)
+	below, _ := strconv.ParseUint(q.Get("below"), 10, 32)
 	page, err := us.mail.Search(r.Context(), folder, mailproxy.SearchQuery{
 		Text:       q.Get("q"),
 		AllFolders: q.Get("all") == "1",
 		Page:       queryInt(r, "page", 1),
 		PageSize:   h.cfg.PageSize,
 		Anchor:     uint32(top),
+		Below:      uint32(below),
 	})
 	if err != nil {
 		h.fail(w, r, err)

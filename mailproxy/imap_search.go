@@ -19,6 +19,20 @@ const (
 	maxSearchFolders = 50  // folders an all-folders search visits
 	maxMergedRows    = 500 // results an all-folders search can page through
 	minFragment      = 2   // shortest ASCII fragment kept after BADCHARSET
+
+	// Folders of up to fullSearchMax messages are searched whole (exact
+	// count, SORT by date when offered). Bigger ones are searched newest
+	// first in windows of messages, starting with firstWindow and growing
+	// to fit the time left, until the requested page is full or
+	// searchBudget is spent: without a full-text index Dovecot reads every
+	// body, about 40 µs a message (4 s for 100,000).
+)
+
+// Windowed search settings (variables so tests can make them small).
+var (
+	fullSearchMax = 10000
+	firstWindow   = 4000
+	searchBudget  = 1500 * time.Millisecond
 )
 
 // CleanQuery makes what a user typed safe and bounded for a search:
@@ -123,12 +137,13 @@ func isBadCharset(err error) bool {
 }
 
 // searchUIDs runs one search in the selected folder and returns the
-// matching UIDs newest first: UID SORT (REVERSE DATE) when the server
-// offers SORT (RFC 5256; go-imap does not check the capability, so we
-// do), else UID SEARCH RETURN (ALL) when it offers ESEARCH (RFC 4731: the
-// matches come back as compact ranges), else plain UID SEARCH; the last
-// two are sorted by UID, newest (highest) first. go-imap adds CHARSET
-// UTF-8 only when a term is not ASCII and the server is not IMAP4rev2.
+// matching UIDs newest first: UID SORT (REVERSE DATE) when sortOK and the
+// server offers SORT (RFC 5256; go-imap does not check the capability,
+// so we do), else UID SEARCH RETURN (ALL) when it offers ESEARCH (RFC
+// 4731: the matches come back as compact ranges), else plain UID SEARCH;
+// the last two are sorted by UID, newest (highest) first. go-imap adds
+// CHARSET UTF-8 only when a term is not ASCII and the server is not
+// IMAP4rev2.
 func (c *imapConn) searchUIDs(crit *imap.SearchCriteria, sortOK bool) ([]imap.UID, error) {
 	if sortOK && c.caps.Has(imap.CapSort) {
 		nums, err := c.c.UIDSort(&imapclient.SortOptions{
@@ -157,11 +172,20 @@ func (c *imapConn) searchUIDs(crit *imap.SearchCriteria, sortOK bool) ([]imap.UI
 	return uids, nil
 }
 
-// matching searches the selected folder for terms. A server that answers
-// NO [BADCHARSET] to CHARSET UTF-8 (some Exchange-style servers) is asked
-// again without a charset, for the ASCII parts of the words (approx).
-func (c *imapConn) matching(terms []string, anchor uint32) (uids []imap.UID, approx bool, err error) {
-	uids, err = c.searchUIDs(searchCriteria(terms, anchor), true)
+// matching runs the search for terms (within the sequence window seq
+// when set, and UIDs up to limit when set) in the selected folder. A
+// server that answers NO [BADCHARSET] to CHARSET UTF-8 (some
+// Exchange-style servers) is asked again without a charset, for the
+// ASCII parts of the words (approx).
+func (c *imapConn) matching(terms []string, limit uint32, seq imap.SeqSet, sortOK bool) (uids []imap.UID, approx bool, err error) {
+	crit := func(terms []string) *imap.SearchCriteria {
+		cr := searchCriteria(terms, limit)
+		if seq != nil {
+			cr.SeqNum = []imap.SeqSet{seq}
+		}
+		return cr
+	}
+	uids, err = c.searchUIDs(crit(terms), sortOK)
 	if err == nil || !isBadCharset(err) {
 		return uids, false, err
 	}
@@ -170,8 +194,96 @@ func (c *imapConn) matching(terms []string, anchor uint32) (uids []imap.UID, app
 		return nil, true, nil
 	}
 	// UID SORT always names a charset (RFC 5256 §3), so plain SEARCH.
-	uids, err = c.searchUIDs(searchCriteria(ascii, anchor), false)
+	uids, err = c.searchUIDs(crit(ascii), false)
 	return uids, true, err
+}
+
+// scanResult is what scan found in one folder.
+type scanResult struct {
+	uids     []imap.UID // newest first
+	approx   bool
+	more     bool     // stopped before the oldest message
+	searched int      // messages searched
+	rest     imap.UID // when more: the lowest UID searched
+}
+
+// countUpTo counts the selected folder's messages with UIDs up to limit:
+// they are sequence numbers 1 to that count.
+func (c *imapConn) countUpTo(limit uint32) (int, error) {
+	crit := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: imap.UID(limit)}}}}
+	if c.caps.Has(imap.CapESearch) {
+		data, err := c.c.UIDSearch(crit, &imap.SearchOptions{ReturnCount: true}).Wait()
+		if err != nil {
+			return 0, err
+		}
+		return int(data.Count), nil
+	}
+	data, err := c.c.UIDSearch(crit, nil).Wait()
+	if err != nil {
+		return 0, err
+	}
+	return len(data.AllUIDs()), nil
+}
+
+// scan searches the selected folder for terms, newest first, among the
+// messages with UIDs up to limit (0: all). A folder of up to
+// fullSearchMax such messages is searched whole. A bigger one is searched
+// in windows of sequence numbers from the newest down, until need
+// matches are found, the oldest message is reached, or budget is spent;
+// each window is one SEARCH, sized from the time the last one took.
+func (c *imapConn) scan(terms []string, limit uint32, need int, budget time.Duration) (scanResult, error) {
+	var r scanResult
+	hi := int(c.numMessages())
+	if limit > 0 && hi > 0 {
+		n, err := c.countUpTo(limit)
+		if err != nil {
+			return r, err
+		}
+		hi = n
+	}
+	if hi == 0 {
+		return r, nil
+	}
+	if hi <= fullSearchMax {
+		var err error
+		r.uids, r.approx, err = c.matching(terms, limit, nil, true)
+		r.searched = hi
+		return r, err
+	}
+	start := time.Now()
+	w := firstWindow
+	for hi >= 1 {
+		lo := max(hi-w+1, 1)
+		t0 := time.Now()
+		uids, approx, err := c.matching(terms, limit, imap.SeqSet{imap.SeqRange{Start: uint32(lo), Stop: uint32(hi)}}, false)
+		if err != nil {
+			return r, err
+		}
+		perMsg := time.Since(t0) / time.Duration(hi-lo+1)
+		r.uids = append(r.uids, uids...) // windows go down: still newest first
+		r.approx = r.approx || approx
+		r.searched += hi - lo + 1
+		hi = lo - 1
+		left := budget - time.Since(start)
+		if hi < 1 || len(r.uids) >= need || left < 50*time.Millisecond {
+			break
+		}
+		w = max(min(2*w, int(left/max(perMsg, time.Microsecond))), 500)
+	}
+	if hi >= 1 {
+		r.more = true
+		bufs, err := c.c.Fetch(imap.SeqSetNum(uint32(hi+1)), &imap.FetchOptions{UID: true}).Collect()
+		if err != nil {
+			return r, err
+		}
+		if len(bufs) > 0 {
+			r.rest = bufs[0].UID
+		}
+		if r.rest == 0 {
+			r.more = false // expunged meanwhile; what we have is what we show
+		}
+	}
+	return r, nil
 }
 
 // paginate fills the paging fields of p for total results.
@@ -224,21 +336,35 @@ func (c *imapConn) search(folder string, q SearchQuery, terms []string) (*Messag
 	if err := c.sel(folder); err != nil {
 		return nil, err
 	}
-	uids, approx, err := c.matching(terms, q.Anchor)
-	if err != nil {
-		return nil, err
+	limit := q.Anchor
+	if q.Below > 0 {
+		limit = q.Below - 1
 	}
-	p := &MessagePage{Folder: folder, FolderDisplay: c.display(folder), PageSize: q.PageSize, Query: q.Text, Approx: approx, Anchor: q.Anchor}
-	if p.Anchor == 0 {
-		for _, u := range uids {
+	p := &MessagePage{Folder: folder, FolderDisplay: c.display(folder), PageSize: q.PageSize, Query: q.Text, Anchor: q.Anchor, Below: q.Below}
+	need := max(q.Page, 1) * q.PageSize
+	var r scanResult
+	if q.Below != 1 { // below 1: nothing is left
+		var err error
+		if r, err = c.scan(terms, limit, need, searchBudget); err != nil {
+			return nil, err
+		}
+	}
+	p.Approx, p.More, p.Searched, p.Rest = r.approx, r.more, r.searched, uint32(r.rest)
+	if p.Anchor == 0 && q.Below == 0 {
+		for _, u := range r.uids {
 			p.Anchor = max(p.Anchor, uint32(u))
 		}
 	}
-	paginate(p, len(uids), q.Page, (len(uids)+q.PageSize-1)/q.PageSize)
+	pages := (len(r.uids) + q.PageSize - 1) / q.PageSize
+	if r.more && len(r.uids) >= need {
+		pages++ // the next page searches further
+	}
+	paginate(p, len(r.uids), q.Page, pages)
 	if p.First == 0 {
 		return p, nil
 	}
-	p.Messages, err = c.rowsByUID(folder, uids[p.First-1:p.Last])
+	var err error
+	p.Messages, err = c.rowsByUID(folder, r.uids[p.First-1:p.Last])
 	return p, err
 }
 
@@ -304,14 +430,20 @@ func (c *imapConn) searchAll(current string, q SearchQuery, terms []string) (*Me
 	need := min(max(q.Page, 1)*q.PageSize, maxMergedRows)
 	var hits []hit
 	total := 0
+	start := time.Now()
 	for rank, f := range folders {
+		left := 2*searchBudget - time.Since(start)
+		if left < 100*time.Millisecond {
+			p.Capped = true // out of time: the rest of the folders are not searched
+			break
+		}
 		if err := c.sel(f.Name); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				continue // vanished or not selectable after all
 			}
 			return nil, err
 		}
-		uids, approx, err := c.matching(terms, 0)
+		r, err := c.scan(terms, 0, need, min(left, searchBudget))
 		if err != nil {
 			var ierr *imap.Error
 			if errors.As(err, &ierr) {
@@ -319,7 +451,9 @@ func (c *imapConn) searchAll(current string, q SearchQuery, terms []string) (*Me
 			}
 			return nil, err
 		}
-		p.Approx = p.Approx || approx
+		uids := r.uids
+		p.Approx = p.Approx || r.approx
+		p.More = p.More || r.more
 		total += len(uids)
 		top := uids[:min(len(uids), need)]
 		if len(top) == 0 {

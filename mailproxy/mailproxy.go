@@ -92,6 +92,9 @@ type SearchQuery struct {
 	// Anchor is the highest UID of the first results page (one folder
 	// only): later mail is left out so pages stay stable. 0 = now.
 	Anchor uint32
+	// Below continues a search of a big folder that stopped early: only
+	// messages with lower UIDs are searched (MessagePage.Rest). 0 = all.
+	Below uint32
 }
 
 // MessagePage is one page of a folder listing.
@@ -114,6 +117,12 @@ type MessagePage struct {
 	AllFolders bool   // the results come from every folder (each row's Folder says which)
 	Approx     bool   // the server could not search for some characters; results match the rest
 	Capped     bool   // not every folder or result could be searched or paged (bounds reached)
+	// More is set when a big folder's search stopped before its oldest
+	// messages (time budget): Total counts only what was found so far.
+	More     bool
+	Searched int    // messages searched so far when More
+	Below    uint32 // the query's Below, carried in paging links
+	Rest     uint32 // when More: search below this UID for older results
 }
 
 // Summary is one row of a message list.

@@ -44,7 +44,7 @@ func rowURL(b Base, p ListPage, m mailproxy.Summary) string {
 // pageURL is the link to another page of a listing or of search results.
 func pageURL(b Base, p *mailproxy.MessagePage, page int) string {
 	if p.Query != "" {
-		return b.SearchURL(p.Folder, p.Query, p.AllFolders, page, p.Anchor)
+		return b.SearchURL(p.Folder, p.Query, p.AllFolders, page, p.Anchor) + belowQuery(p.Below)
 	}
 	return b.FolderURL(p.Folder, page, p.Anchor)
 }
@@ -55,4 +55,17 @@ func maxPagedResults(p *mailproxy.MessagePage) int { return p.Pages * p.PageSize
 // depthClass is the indentation step of a conversation row: 0 to 4.
 func depthClass(depth int) string {
 	return strconv.Itoa(min(max(depth, 0), 4))
+}
+
+// belowQuery is the &below= parameter of a continued search, or "".
+func belowQuery(below uint32) string {
+	if below == 0 {
+		return ""
+	}
+	return "&below=" + strconv.FormatUint(uint64(below), 10)
+}
+
+// olderURL continues a search that stopped early, below its lowest UID.
+func olderURL(b Base, p *mailproxy.MessagePage) string {
+	return b.SearchURL(p.Folder, p.Query, false, 1, 0) + belowQuery(p.Rest)
 }
