@@ -55,16 +55,29 @@ func TestQueryTerms(t *testing.T) {
 	}
 }
 
-func TestFlattenThread(t *testing.T) {
-	// (1 2 (3 4)(5)) : 1, 2 reply chain; 3→4 and 5 reply to 2.
-	td := imapclient.ThreadData{Chain: []uint32{1, 2}, SubThreads: []imapclient.ThreadData{{Chain: []uint32{3, 4}}, {Chain: []uint32{5}}}}
-	var got []string
-	for _, it := range flattenThread(td, 0, nil) {
-		got = append(got, fmt.Sprintf("%s@%d", it.ID, it.Depth))
+func TestThreadTree(t *testing.T) {
+	msg := func(uid imap.UID, mid, parent string, day int) *imapclient.FetchMessageBuffer {
+		env := &imap.Envelope{MessageID: mid, Subject: mid, Date: time.Date(2026, 1, day, 0, 0, 0, 0, time.UTC)}
+		if parent != "" {
+			env.InReplyTo = []string{parent}
+		}
+		return &imapclient.FetchMessageBuffer{UID: uid, Envelope: env}
 	}
-	want := []string{"0-1@0", "0-2@1", "0-3@2", "0-4@3", "0-5@2"}
-	if !slices.Equal(got, want) {
-		t.Errorf("flattenThread = %q, want %q", got, want)
+	// root ← a ← c, root ← b; x and y reply to each other (a loop).
+	bufs := []*imapclient.FetchMessageBuffer{
+		msg(5, "c", "a", 4), msg(1, "root", "", 1), msg(3, "b", "root", 3), msg(2, "a", "root", 2),
+		msg(7, "x", "y", 6), msg(8, "y", "x", 7),
+	}
+	var got []string
+	for _, it := range threadTree(9, bufs, 3) {
+		cur := ""
+		if it.Current {
+			cur = "*"
+		}
+		got = append(got, fmt.Sprintf("%s@%d%s", it.Subject, it.Depth, cur))
+	}
+	if want := []string{"root@0", "a@1", "c@2", "b@1*", "x@0", "y@1"}; !slices.Equal(got, want) {
+		t.Errorf("threadTree = %q, want %q", got, want)
 	}
 	m := &Message{MessageID: "own@x.example", InReplyTo: "parent@x.example", References: []string{"root@x.example", "mid@x.example", "parent@x.example", "a"}}
 	if ids := threadIDs(m); !slices.Equal(ids, []string{"own@x.example", "parent@x.example", "root@x.example", "mid@x.example"}) {
@@ -155,4 +168,6 @@ type bytesLit struct {
 
 func (l bytesLit) Size() int64 { return l.n }
 
-func bytesLiteral(s string) imap.LiteralReader { return bytesLit{bytes.NewReader([]byte(s)), int64(len(s))} }
+func bytesLiteral(s string) imap.LiteralReader {
+	return bytesLit{bytes.NewReader([]byte(s)), int64(len(s))}
+}
