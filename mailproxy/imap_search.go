@@ -31,7 +31,7 @@ const (
 // Windowed search settings (variables so tests can make them small).
 var (
 	fullSearchMax = 10000
-	firstWindow   = 4000
+	firstWindow   = 2000
 	searchBudget  = 1500 * time.Millisecond
 )
 
