@@ -232,6 +232,15 @@ func TestSearch(t *testing.T) {
 	if r, _ := e.search(c, "Searchable", "", false, 1); !strings.Contains(r.body, "Type a name") || !strings.Contains(r.body, `href="/f/Searchable"`) {
 		t.Errorf("empty search page lacks the prompt or the way back")
 	}
+	// The demo server has no THREAD=REFERENCES: no conversation, even for
+	// a reply in the demo's long thread.
+	_, replies := e.search(c, "INBOX", "Re:", false, 1)
+	if len(replies) == 0 {
+		t.Fatalf("no replies in the demo INBOX")
+	}
+	if m := e.get(c, replies[0]); m.status != http.StatusOK || strings.Contains(m.body, `class="thread"`) {
+		t.Errorf("reply on a server without THREAD = %d, conversation shown: %v", m.status, strings.Contains(m.body, `class="thread"`))
+	}
 }
 
 // TestSearchPaging pages through 120 results newest first, and later
@@ -258,6 +267,9 @@ func TestSearchPaging(t *testing.T) {
 			for _, cmd := range wp.commands() {
 				if strings.Contains(cmd, "SEARCH") {
 					searches = append(searches, cmd)
+				}
+				if strings.Contains(cmd, " SORT ") {
+					t.Errorf("SORT sent to a server without SORT: %q", cmd)
 				}
 			}
 			esearch := caps == nil
@@ -291,13 +303,21 @@ func TestSearchPaging(t *testing.T) {
 // TestSearchAllFolders merges results of every folder newest first, each
 // row linking to its own folder.
 func TestSearchAllFolders(t *testing.T) {
-	e, _ := newSearchEnv(t, nil)
+	e, wp := newSearchEnv(t, nil)
 	c := e.login()
 	other := e.putMessage(c, "Other", searchMailAt("w@example.net", "demo@example.org", "Wombat two", "x", "Tue, 06 Jan 2026 10:00:00 +0000"))
 	inbox := e.putMessage(c, "INBOX", searchMailAt("w@example.net", "demo@example.org", "Wombat one", "x", "Mon, 05 Jan 2026 10:00:00 +0000"))
+	// "Deep" and "Deep/Nest" are \Noselect containers.
+	deep := e.putMessage(c, "Deep/Nest/Box", searchMailAt("w@example.net", "demo@example.org", "Wombat three", "x", "Sun, 04 Jan 2026 10:00:00 +0000"))
+	wp.commands()
 	r, links := e.search(c, "INBOX", "wombat", true, 1)
-	if len(links) != 2 || links[0] != other || links[1] != inbox {
-		t.Errorf("all-folders search found %v, want [%s %s]", links, other, inbox)
+	if len(links) != 3 || links[0] != other || links[1] != inbox || links[2] != deep {
+		t.Errorf("all-folders search found %v, want [%s %s %s]", links, other, inbox, deep)
+	}
+	for _, cmd := range wp.commands() {
+		if regexp.MustCompile(`SELECT "?Deep(/Nest)?"?\r\n`).MatchString(cmd) {
+			t.Errorf("all-folders search selected a \\Noselect folder: %q", cmd)
+		}
 	}
 	if !strings.Contains(r.body, "Searching all folders") || !strings.Contains(r.body, `name="all" value="1" checked`) {
 		t.Errorf("all-folders results lack their heading or the ticked box")
