@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -148,7 +151,11 @@ var (
 func BenchmarkDovecot100k(b *testing.B) {
 	big100kOnce.Do(func() {
 		big100k = dovecottest.Start(b, nil)
-		big100k.WriteMessages(b, dovecottest.DefaultUser, "INBOX", dovecottest.GenerateMessages(100000, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), nil)
+		msgs := dovecottest.GenerateMessages(100000, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		for _, i := range []int{10000, 60000, 98000} { // a word in three messages, old to new
+			msgs[i] = []byte(strings.ReplaceAll(searchMail("k@example.net", "alice@example.org", fmt.Sprintf("Kumquat %d", i), "x"), "\n", "\r\n"))
+		}
+		big100k.WriteMessages(b, dovecottest.DefaultUser, "INBOX", msgs, nil)
 	})
 	if big100k == nil {
 		b.Skip("no Dovecot")
@@ -181,4 +188,157 @@ func BenchmarkDovecot100k(b *testing.B) {
 			}
 		}
 	})
+	// Search, first results page: a word in three messages (the search
+	// runs until its time budget, then offers "search older") and a word
+	// in about 60% of them (the newest window fills the page).
+	for name, q := range map[string]string{"SearchFew": "kumquat", "SearchMany": "meeting"} {
+		b.Run(name, func(b *testing.B) {
+			var n string
+			for b.Loop() {
+				r := e.get(c, "/f/INBOX/search?q="+url.QueryEscape(q))
+				if r.status != 200 {
+					b.Fatal(r.status)
+				}
+				n = regexp.MustCompile(`of [0-9,]+\+?|No messages|Searched the newest [0-9,]+`).FindString(r.body)
+			}
+			b.ReportMetric(float64(len(messageLinks(e.get(c, "/f/INBOX/search?q="+url.QueryEscape(q)).body))), "rows")
+			b.Logf("%s: %s", q, n)
+		})
+	}
+}
+
+// crlf turns a test message's LF line ends into CRLF.
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+var csrfValueRE = regexp.MustCompile(`name="csrf" value="[^"]*"`)
+
+// TestDovecotSearch searches a real Dovecot: fields, SORT by date,
+// paging in a folder of a few thousand, all folders, non-ASCII, hostile
+// queries, and the conversation of a reply chain.
+func TestDovecotSearch(t *testing.T) {
+	dc := dovecottest.Start(t, nil)
+	user := dovecottest.DefaultUser
+	dc.WriteMessages(t, user, "INBOX", dovecottest.GenerateMessages(3000, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), nil)
+	// Written newest first, so that arrival order is the reverse of date
+	// order: only SORT (REVERSE DATE) lists Pagetest 119 first.
+	var paging [][]byte
+	for i := 119; i >= 0; i-- {
+		date := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour).Format(time.RFC1123Z)
+		paging = append(paging, crlf(searchMailAt("p@example.net", "alice@example.org", fmt.Sprintf("Pagetest %03d", i), "x", date)))
+	}
+	dc.WriteMessages(t, user, "INBOX", paging, nil)
+	thread := func(mid, parent, refs, subject, date string) []byte {
+		h := "Message-ID: <" + mid + ">\n"
+		if parent != "" {
+			h += "In-Reply-To: <" + parent + ">\nReferences: " + refs + "\n"
+		}
+		return crlf(h + searchMailAt(`"Thread Person" <tp@example.net>`, "alice@example.org", subject, "x", date))
+	}
+	dc.WriteMessages(t, user, "INBOX", [][]byte{
+		thread("a.thread@example.net", "", "", "Kayak trip", "Mon, 02 Mar 2026 10:00:00 +0000"),
+		thread("b.thread@example.net", "a.thread@example.net", "<a.thread@example.net>", "Re: Kayak trip", "Mon, 02 Mar 2026 11:00:00 +0000"),
+		thread("c.thread@example.net", "b.thread@example.net", "<a.thread@example.net> <b.thread@example.net>", "Re: Re: Kayak trip", "Mon, 02 Mar 2026 12:00:00 +0000"),
+		thread("d.alone@example.net", "", "", "Unrelated", "Mon, 02 Mar 2026 13:00:00 +0000"),
+		crlf(searchMailAt("k@example.net", "alice@example.org", "=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=", "x", "Tue, 03 Mar 2026 10:00:00 +0000")),
+		crlf(searchMailAt("w@example.net", "alice@example.org", "Wombat one", "x", "Tue, 03 Mar 2026 11:00:00 +0000")),
+		crlf(searchMailAt(`"Quote" <q@example.net>`, "alice@example.org", `He said "a"b\c" and left`, "x", "Tue, 03 Mar 2026 12:00:00 +0000")),
+	}, nil)
+	dc.WriteMessages(t, user, "Projects", [][]byte{crlf(searchMailAt("w@example.net", "alice@example.org", "Wombat two", "x", "Wed, 04 Mar 2026 10:00:00 +0000"))}, nil)
+	e := newDovecotEnv(t, dc)
+	c := e.signIn(t)
+
+	// Paging, newest first by date (SORT), stable.
+	var rows []string
+	for page := 1; page <= 3; page++ {
+		r, links := e.search(c, "INBOX", "pagetest", false, page)
+		if want := []int{50, 50, 20}[page-1]; len(links) != want {
+			t.Fatalf("pagetest page %d has %d rows, want %d", page, len(links), want)
+		}
+		if page == 1 && !strings.Contains(r.body, "1–50 of 120") {
+			t.Errorf("pagetest page 1 lacks \"1–50 of 120\"")
+		}
+		for _, m := range regexp.MustCompile(`Pagetest (\d{3})`).FindAllStringSubmatch(r.body, -1) {
+			rows = append(rows, m[1])
+		}
+	}
+	if l := e.get(c, "/f/INBOX").body; strings.Index(l, "Pagetest 000") > strings.Index(l, "Pagetest 001") {
+		t.Fatalf("arrival order is date order: the SORT check below proves nothing")
+	}
+	for i, n := range rows {
+		if want := fmt.Sprintf("%03d", 119-i); n != want {
+			t.Fatalf("row %d is Pagetest %s, want %s (newest date first)", i, n, want)
+		}
+	}
+	// A word in many generated messages: middle and last pages work.
+	r, _ := e.search(c, "INBOX", "meeting", false, 1)
+	m := regexp.MustCompile(`1–50 of ([0-9,]+)`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("meeting: no range on page 1")
+	}
+	total, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	pages := (total + 49) / 50
+	if total < 200 {
+		t.Fatalf("meeting matches only %d of 3,000", total)
+	}
+	for _, page := range []int{pages / 2, pages} {
+		want := 50
+		if page == pages {
+			want = total - (pages-1)*50
+		}
+		if _, links := e.search(c, "INBOX", "meeting", false, page); len(links) != want {
+			t.Errorf("meeting page %d has %d rows, want %d", page, len(links), want)
+		}
+	}
+
+	tests := map[string]struct {
+		q    string
+		all  bool
+		want []string // subjects, in order
+	}{
+		"non-ASCII, encoded subject": {"Köln", false, []string{"Grüße aus Köln"}},
+		"sender":                     {"tp@example.net", false, []string{"Unrelated", "Re: Re: Kayak trip", "Re: Kayak trip", "Kayak trip"}},
+		"INBOX only":                 {"wombat", false, []string{"Wombat one"}},
+		"all folders":                {"wombat", true, []string{"Wombat two", "Wombat one"}},
+		"quotes and backslash":       {`a"b\c`, false, []string{`He said "a"b\c" and left`}},
+	}
+	for name, tc := range tests {
+		r, _ := e.search(c, "INBOX", tc.q, tc.all, 1)
+		var got []string
+		for _, m := range regexp.MustCompile(`(?s)<a href="/f/[^"]+">.*?<i>(?:<span class="vh">unread: </span>)?(.*?)(?:<span|</i>)`).FindAllStringSubmatch(r.body, -1) {
+			got = append(got, html.UnescapeString(strings.TrimSpace(m[1])))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: search %q found %q, want %q", name, tc.q, got, tc.want)
+		}
+	}
+
+	// Hostile queries change nothing.
+	folders := func() string { return csrfValueRE.ReplaceAllString(e.get(c, "/folders").body, "") }
+	before := folders()
+	for _, q := range []string{`"`, `\`, "x\r\nA1 DELETE INBOX", "x\r\nA1 DELETE Projects\r\n", "}{0}\r\n", "日本", strings.Repeat("ab", 5000), "\x00"} {
+		e.search(c, "INBOX", q, false, 1)
+		e.search(c, "INBOX", q, true, 1)
+	}
+	if after := folders(); after != before {
+		t.Errorf("folders changed by hostile searches")
+	}
+
+	// The conversation of the middle message of a reply chain.
+	_, links := e.search(c, "INBOX", "kayak", false, 1)
+	if len(links) != 3 {
+		t.Fatalf("kayak found %d, want 3", len(links))
+	}
+	mid := e.get(c, links[1]) // by date: c, b, a
+	conv := mid.body[max(strings.Index(mid.body, `class="thread"`), 0):]
+	if !strings.Contains(mid.body, "Conversation (3)") || !strings.Contains(conv, `aria-current="page"`) ||
+		!strings.Contains(conv, `href="`+links[0]+`"`) || !strings.Contains(conv, `href="`+links[2]+`"`) {
+		t.Errorf("the reply's page lacks its conversation: %s", conv[:min(len(conv), 2000)])
+	}
+	if i, j := strings.Index(conv, links[2]), strings.Index(conv, links[0]); i > j {
+		t.Errorf("conversation is not in thread order (root first)")
+	}
+	_, alone := e.search(c, "INBOX", "Unrelated", false, 1)
+	if len(alone) != 1 || strings.Contains(e.get(c, alone[0]).body, "Conversation") {
+		t.Errorf("a message on its own shows a conversation")
+	}
 }

@@ -47,6 +47,12 @@ func TestPOP3Gateway(t *testing.T) {
 	if !strings.Contains(list.body, "Delete selected") || !strings.Contains(list.body, "POP3 account") {
 		t.Errorf("POP3 list lacks delete or the read-mark hint")
 	}
+	if strings.Contains(list.body, `role="search"`) {
+		t.Errorf("POP3 list offers a search box")
+	}
+	if r := e.get(c, "/f/INBOX/search?q=hello"); r.status != http.StatusNotImplemented {
+		t.Errorf("POP3 search = %d, want 501", r.status)
+	}
 	m := e.get(c, links[0])
 	if m.status != http.StatusOK || !strings.Contains(m.body, `class="body`) {
 		t.Errorf("POP3 message = %d", m.status)

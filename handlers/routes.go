@@ -31,6 +31,7 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/", h.home)
 		r.Get("/folders", h.listFolders)
 		r.Get("/f/{folder}", h.listMessages)
+		r.Get("/f/{folder}/search", h.searchMessages)
 		r.Get("/f/{folder}/{id}", h.showMessage)
 		r.Get("/f/{folder}/{id}/part/{part}", h.downloadPart)
 		r.Post("/f/{folder}/delete", h.deleteMessages)

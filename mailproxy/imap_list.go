@@ -83,11 +83,7 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 	var fetchErr error
 	if total > 0 && last >= 1 {
 		seq := imap.SeqSet{imap.SeqRange{Start: uint32(first), Stop: uint32(last)}}
-		opts := &imap.FetchOptions{UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true}
-		if !lean {
-			opts.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
-		}
-		msgs, fetchErr = c.c.Fetch(seq, opts).Collect()
+		msgs, fetchErr = c.fetchRows(seq, lean)
 	}
 	st, statusErr := statusCmd.Wait()
 	if fetchErr != nil {
@@ -118,13 +114,31 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 			p.Anchor = max(p.Anchor, uint32(m.UID))
 		}
 	}
-	p.Messages = make([]Summary, 0, len(msgs))
-	for _, m := range msgs {
-		p.Messages = append(p.Messages, summaryOf(c.uidValidity, m))
-	}
-	c.fillMissingSenders(msgs, p.Messages)
-	c.fillPreviews(msgs, p.Messages)
+	p.Messages = c.rowsOf(msgs)
 	return p, nil
+}
+
+// fetchRows is the one FETCH of list rows for the messages in set
+// (sequence numbers or UIDs); lean leaves out BODYSTRUCTURE (no previews
+// or attachment marks) for servers that fail on it.
+func (c *imapConn) fetchRows(set imap.NumSet, lean bool) ([]*imapclient.FetchMessageBuffer, error) {
+	opts := &imap.FetchOptions{UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true}
+	if !lean {
+		opts.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
+	}
+	return c.c.Fetch(set, opts).Collect()
+}
+
+// rowsOf turns fetched rows, in the order given, into summaries with
+// senders and previews filled (one pipelined round of partial fetches).
+func (c *imapConn) rowsOf(msgs []*imapclient.FetchMessageBuffer) []Summary {
+	rows := make([]Summary, 0, len(msgs))
+	for _, m := range msgs {
+		rows = append(rows, summaryOf(c.uidValidity, m))
+	}
+	c.fillMissingSenders(msgs, rows)
+	c.fillPreviews(msgs, rows)
+	return rows
 }
 
 // fromHeader fetches the raw From header, for servers whose ENVELOPE

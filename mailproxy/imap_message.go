@@ -304,11 +304,13 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	}
 
 	if plan.body == nil {
+		c.thread(m, uid, buf.SeqNum)
 		if len(m.Attachments) == 0 {
 			m.Problems = append(m.Problems, "This message has no text.")
 		}
 		return m, nil
 	}
+	c.thread(m, uid, buf.SeqNum)
 	renderBody(m, bodyData, plan.body, plan.cids, opts)
 	if plan.body.size > po.MaxPartBytes {
 		m.Problems = append(m.Problems, fmt.Sprintf("This message is long; only the first %d KB are shown.", po.MaxPartBytes>>10))

@@ -23,8 +23,8 @@ func (s *imapSession) do(ctx context.Context, fn func(*imapConn) error) error {
 	return s.e.do(ctx, s.creds, true, fn)
 }
 
-// Caps reports IMAP's capabilities: folders, flags and move.
-func (s *imapSession) Caps() Caps { return Caps{Folders: true, Flags: true, Move: true} }
+// Caps reports IMAP's capabilities: folders, flags, move and search.
+func (s *imapSession) Caps() Caps { return Caps{Folders: true, Flags: true, Move: true, Search: true} }
 
 // Close logs out and forgets the connection.
 func (s *imapSession) Close() error {

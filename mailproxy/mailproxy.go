@@ -35,6 +35,7 @@ type Caps struct {
 	Folders bool // more than one folder
 	Flags   bool // server-side \Seen, \Flagged, \Answered
 	Move    bool // move between folders
+	Search  bool // server-side search (the search box)
 }
 
 // Session is one logged-in user's view of their mail, whatever the
@@ -51,6 +52,13 @@ type Session interface {
 	List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error)
 	// Message returns a message ready to show and marks it seen.
 	Message(ctx context.Context, folder, id string, opts ViewOptions) (*Message, error)
+	// Search returns one page of the messages matching q, newest first,
+	// in folder or (q.AllFolders) in every selectable folder. q.Text is
+	// user input: implementations clean it (CleanQuery) and must never let
+	// it become protocol syntax. An empty query gives an empty page.
+	// Sessions that cannot search return ErrUnsupported (and say so with
+	// Caps().Search = false).
+	Search(ctx context.Context, folder string, q SearchQuery) (*MessagePage, error)
 	// Part streams one body part (an attachment) decoded to w.
 	Part(ctx context.Context, folder, id, part string, w PartWriter) error
 	// Close logs out and releases the upstream connection.
@@ -75,6 +83,20 @@ type ListQuery struct {
 	Anchor   uint32 // highest UID the user has seen listed; newer mail is left out so pages stay stable. 0 = now.
 }
 
+// SearchQuery picks one page of search results.
+type SearchQuery struct {
+	Text       string // what the user typed; matched against sender, recipients, subject and body
+	AllFolders bool   // search every selectable folder instead of one
+	Page       int    // 1 = newest
+	PageSize   int    // results per page
+	// Anchor is the highest UID of the first results page (one folder
+	// only): later mail is left out so pages stay stable. 0 = now.
+	Anchor uint32
+	// Below continues a search of a big folder that stopped early: only
+	// messages with lower UIDs are searched (MessagePage.Rest). 0 = all.
+	Below uint32
+}
+
 // MessagePage is one page of a folder listing.
 type MessagePage struct {
 	Folder        string
@@ -89,11 +111,24 @@ type MessagePage struct {
 	Anchor        uint32 // the anchor to carry in paging links
 	Newer         int    // messages that arrived after Anchor (not shown)
 	Messages      []Summary
+
+	// Search results only.
+	Query      string // the cleaned query the results are for; "" for a folder listing
+	AllFolders bool   // the results come from every folder (each row's Folder says which)
+	Approx     bool   // the server could not search for some characters; results match the rest
+	Capped     bool   // not every folder or result could be searched or paged (bounds reached)
+	// More is set when a big folder's search stopped before its oldest
+	// messages (time budget): Total counts only what was found so far.
+	More     bool
+	Searched int    // messages searched so far when More
+	Below    uint32 // the query's Below, carried in paging links
+	Rest     uint32 // when More: search below this UID for older results
 }
 
 // Summary is one row of a message list.
 type Summary struct {
 	ID         string
+	Folder     string // the message's folder; set on search results (rows of an all-folders search differ)
 	From       Address
 	Subject    string
 	Date       time.Time
@@ -155,6 +190,21 @@ type Message struct {
 
 	PrevID string // the next older message in the folder, or ""
 	NextID string // the next newer message in the folder, or ""
+
+	// Thread is the message's conversation in its folder, in thread
+	// order, the message itself included (Current); nil when the server
+	// cannot thread (no THREAD=REFERENCES) or the message stands alone.
+	Thread []ThreadItem
+}
+
+// ThreadItem is one message of a conversation.
+type ThreadItem struct {
+	ID      string
+	From    Address
+	Subject string
+	Date    time.Time
+	Depth   int  // reply depth in the thread, 0 for the first message
+	Current bool // the message being shown
 }
 
 // Body is the shown text of a message: exactly one of Text and HTML is set.

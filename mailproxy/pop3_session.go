@@ -642,3 +642,9 @@ func (s *pop3Session) Delete(ctx context.Context, folder string, ids []string) e
 	})
 	return err
 }
+
+// Search is not offered over POP3 (Caps().Search is false): matching
+// bodies would mean downloading every message.
+func (s *pop3Session) Search(ctx context.Context, folder string, q SearchQuery) (*MessagePage, error) {
+	return nil, ErrUnsupported
+}

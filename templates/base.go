@@ -57,6 +57,9 @@ type FoldersPage struct {
 type ListPage struct {
 	Page  *mailproxy.MessagePage
 	Clock Clock
+	// Search is set on search results: the rows come from Page.Query
+	// (in every folder when Page.AllFolders) and link to their own folder.
+	Search bool
 }
 
 // MessagePage shows one message.

@@ -134,5 +134,9 @@ func Range(p *mailproxy.MessagePage) string {
 	if p.Total == 0 {
 		return "No messages"
 	}
-	return formatInt(p.First) + "–" + formatInt(p.Last) + " of " + formatInt(p.Total)
+	more := ""
+	if p.More {
+		more = "+" // a big folder's search stopped early: at least this many
+	}
+	return formatInt(p.First) + "–" + formatInt(p.Last) + " of " + formatInt(p.Total) + more
 }

@@ -1,6 +1,10 @@
 package templates
 
-import "github.com/thumbmail/thumbmail/mailproxy"
+import (
+	"strconv"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+)
 
 func fromLabel(s mailproxy.Summary) string {
 	if l := s.From.String(); l != "" {
@@ -22,4 +26,46 @@ func imagesQuery(backPage int) string {
 		return "&images=1"
 	}
 	return "?images=1"
+}
+
+// rowURL is where a list row leads: the message in its own folder (search
+// results may come from several), with the list page to return to.
+func rowURL(b Base, p ListPage, m mailproxy.Summary) string {
+	if p.Search {
+		folder := m.Folder
+		if folder == "" {
+			folder = p.Page.Folder
+		}
+		return b.MessageURL(folder, m.ID, 0)
+	}
+	return b.MessageURL(p.Page.Folder, m.ID, p.Page.Page)
+}
+
+// pageURL is the link to another page of a listing or of search results.
+func pageURL(b Base, p *mailproxy.MessagePage, page int) string {
+	if p.Query != "" {
+		return b.SearchURL(p.Folder, p.Query, p.AllFolders, page, p.Anchor) + belowQuery(p.Below)
+	}
+	return b.FolderURL(p.Folder, page, p.Anchor)
+}
+
+// maxPagedResults is how many results the pager reaches.
+func maxPagedResults(p *mailproxy.MessagePage) int { return p.Pages * p.PageSize }
+
+// depthClass is the indentation step of a conversation row: 0 to 4.
+func depthClass(depth int) string {
+	return strconv.Itoa(min(max(depth, 0), 4))
+}
+
+// belowQuery is the &below= parameter of a continued search, or "".
+func belowQuery(below uint32) string {
+	if below == 0 {
+		return ""
+	}
+	return "&below=" + strconv.FormatUint(uint64(below), 10)
+}
+
+// olderURL continues a search that stopped early, below its lowest UID.
+func olderURL(b Base, p *mailproxy.MessagePage) string {
+	return b.SearchURL(p.Folder, p.Query, false, 1, 0) + belowQuery(p.Rest)
 }

@@ -55,6 +55,22 @@ func (b Base) FolderURL(folder string, page int, anchor uint32) string {
 	return u
 }
 
+// SearchURL is a page of search results for q in folder (in every folder
+// when all is set); anchor keeps later pages stable.
+func (b Base) SearchURL(folder, q string, all bool, page int, anchor uint32) string {
+	v := url.Values{"q": {q}}
+	if all {
+		v.Set("all", "1")
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+		if anchor > 0 && !all {
+			v.Set("top", strconv.FormatUint(uint64(anchor), 10))
+		}
+	}
+	return b.URL("/f/" + EncodeFolder(folder) + "/search?" + v.Encode())
+}
+
 // MessageURL is the page of one message; page is the list page to go back to.
 func (b Base) MessageURL(folder, id string, page int) string {
 	u := b.URL("/f/" + EncodeFolder(folder) + "/" + url.PathEscape(id))
