@@ -179,10 +179,11 @@ type pop3Entry struct {
 	read   map[string]bool // ids opened in this session
 	hints  map[string]int  // no-UIDL: id → last known position
 
-	mu     sync.Mutex // guards the fields below
-	last   time.Time
-	timer  *time.Timer
-	closed bool
+	mu      sync.Mutex      // guards the fields below
+	collect map[string]bool // ids shown with ViewOptions.Collect, to delete at the next List
+	last    time.Time
+	timer   *time.Timer
+	closed  bool
 }
 
 // Session returns the mail session for a session id, bound to creds for
@@ -206,7 +207,7 @@ func (b *POP3Backend) Session(id string, creds Credentials) Session {
 		}
 		u.refs++
 		e = &pop3Entry{b: b, id: id, key: key, user: u, last: time.Now(),
-			read: map[string]bool{}, hints: map[string]int{}}
+			read: map[string]bool{}, hints: map[string]int{}, collect: map[string]bool{}}
 		b.entries[id] = e
 	}
 	b.mu.Unlock()

@@ -370,8 +370,41 @@ func (e *pop3Entry) summary(c *pop3Conn, p int) (Summary, error) {
 	return s, nil
 }
 
-// Folders lists the one folder a POP3 maildrop has, with its counts.
+// collectRead deletes the messages shown with ViewOptions.Collect (the
+// user's "collect and delete" choice) since the last listing: DELE and
+// QUIT, as a classic POP3 program does after downloading (RFC 1939 §6).
+// Messages already gone are forgotten; on any other failure they stay
+// pending for the next listing, so nothing is lost and nothing is
+// deleted twice.
+func (s *pop3Session) collectRead(ctx context.Context) error {
+	e := s.e
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.collect))
+	for id := range e.collect {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.Delete(ctx, pop3Inbox, ids)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	e.mu.Lock()
+	for _, id := range ids {
+		delete(e.collect, id)
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// Folders lists the one folder a POP3 maildrop has, with its counts,
+// after deleting the messages collected (see collectRead).
 func (s *pop3Session) Folders(ctx context.Context) ([]Folder, error) {
+	if err := s.collectRead(ctx); err != nil {
+		return nil, err
+	}
 	var f Folder
 	err := s.do(ctx, func(c *pop3Conn) error {
 		total := len(c.nums)
@@ -389,7 +422,8 @@ func (s *pop3Session) Folders(ctx context.Context) ([]Folder, error) {
 // for the session, so paging back and forth sends no TOP again. Seen is
 // whether the message was opened in this session: POP3 cannot store it
 // on the server. Anchor is the message count of the first page: mail
-// that arrived since is left out and counted in Newer.
+// that arrived since is left out and counted in Newer. Messages the user
+// chose to collect are deleted first (see collectRead).
 func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
 	if err := pop3CheckFolder(folder); err != nil {
 		return nil, err
@@ -399,6 +433,9 @@ func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*Me
 	}
 	if q.Page <= 0 {
 		q.Page = 1
+	}
+	if err := s.collectRead(ctx); err != nil {
+		return nil, err
 	}
 	e := s.e
 	var page *MessagePage
@@ -485,6 +522,13 @@ func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewO
 		}
 		e.markRead(id)
 		m.Seen = true
+		if opts.Collect {
+			e.mu.Lock()
+			if len(e.collect) < pop3ReadSetMax {
+				e.collect[id] = true
+			}
+			e.mu.Unlock()
+		}
 		return nil
 	})
 	if err != nil {
