@@ -60,6 +60,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, mailproxy.ErrAuth):
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
 			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		case errors.Is(err, mailproxy.ErrBusy):
+			// A POP3 maildrop locked by another mail program: the
+			// password may well be right, so never say it is wrong.
+			web.LogError(r.Context(), r, "login", err)
+			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mailbox is busy (another mail program is collecting). Please try again in a moment.")
 		case errors.Is(err, mailproxy.ErrTooManyConnections):
 			web.LogError(r.Context(), r, "login", err)
 			h.loginForm(w, r, http.StatusServiceUnavailable, "Too many connections to your mail server are open. Please try again in a moment.")

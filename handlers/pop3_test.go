@@ -186,3 +186,20 @@ func TestIMAPLoginHasNoCollectChoice(t *testing.T) {
 		t.Errorf("IMAP login page offers the POP3 collect choice")
 	}
 }
+
+// TestPOP3LoginBusy: signing in while another mail program holds the
+// maildrop says "busy", never "wrong password"; once it lets go, the same
+// password signs in.
+func TestPOP3LoginBusy(t *testing.T) {
+	e, srv := newPOP3Env(t, [][]byte{pop3Plain("one")})
+	release := srv.Hold("demo")
+	c := e.client()
+	r := e.do(c, "POST", "/login", url.Values{"username": {"demo"}, "password": {"demo"}})
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Your mailbox is busy (another mail program is collecting)") || strings.Contains(r.body, "Wrong") {
+		t.Errorf("POST /login while the maildrop is held = %d, want 503 busy; body %.400s", r.status, r.body)
+	}
+	release()
+	if r := e.do(c, "POST", "/login", url.Values{"username": {"demo"}, "password": {"demo"}}); r.status != http.StatusSeeOther {
+		t.Errorf("POST /login after release = %d, want 303", r.status)
+	}
+}
