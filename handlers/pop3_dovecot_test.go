@@ -228,6 +228,19 @@ func TestPOP3DovecotGateway(t *testing.T) {
 			t.Fatalf("downloaded %d bytes, want %d; identical: %v", len(d.body), len(data), got == want)
 		}
 
+		// Back to the message after the download: the parsed view was
+		// kept, so the 7 MB message is not retrieved again (what moves is
+		// at most a new login and the UIDL list).
+		down0 = proxy.down.Load()
+		if again := e.get(c, first[0]); again.status != http.StatusOK || !strings.Contains(again.body, "report.bin") {
+			t.Errorf("big message again = %d", again.status)
+		}
+		again := proxy.down.Load() - down0
+		t.Logf("showing it again transferred %d bytes", again)
+		if again > 1<<20 {
+			t.Errorf("showing the big message again transferred %d bytes: it was retrieved again", again)
+		}
+
 		// Delete one, then several (from the list's select form).
 		uidls := func() []string { return pop3UIDLs(t, dc.POP3Addr, "alice", alicePW) }
 		one := first[1]

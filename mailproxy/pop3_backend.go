@@ -105,6 +105,8 @@ const (
 	pop3DrainBytes   = 1 << 20   // rest of a RETR read rather than dropping the connection
 	pop3MaxScan      = 1000      // no-UIDL servers: messages hashed to find one id
 	pop3PreviewRunes = 110
+	pop3ViewsKept    = 4       // parsed messages kept per session (pop3Views)
+	pop3ViewMaxBody  = 1 << 20 // larger shown bodies are not kept
 )
 
 // POP3Backend makes POP3 Sessions. It keeps, per session id, at most one
@@ -176,6 +178,7 @@ type pop3Entry struct {
 	noUIDL bool            // the server refused UIDL: ids are header hashes
 	noTop  bool            // the server refused TOP: RETR instead
 	cache  pop3Cache       // list rows by id
+	views  pop3Views       // the last messages shown, parsed
 	read   map[string]bool // ids opened in this session
 	hints  map[string]int  // no-UIDL: id → last known position
 

@@ -1022,3 +1022,69 @@ func TestPOP3CacheEviction(t *testing.T) {
 		t.Errorf("a removed entry made room: %d entries", len(c.m))
 	}
 }
+
+// TestPOP3MessageViewKept: a message shown again (after an attachment
+// download, a reload) is not retrieved again; an HTML message shown with
+// remote images allowed is; a deleted message's kept view is forgotten;
+// only the last pop3ViewsKept messages are kept.
+func TestPOP3MessageViewKept(t *testing.T) {
+	html := []byte("From: a@example.org\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n<p>Hi <img src=\"https://example.org/x.png\"></p>\r\n")
+	msgs := append(pop3Msgs(6), html)
+	srv := pop3Server(t, pop3test.Options{}, msgs)
+	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	s := b.Session("s", pop3Creds)
+	ctx := context.Background()
+	uidls := srv.UIDLs("alice")
+	show := func(i int, remote bool) *Message {
+		t.Helper()
+		m, err := s.Message(ctx, "INBOX", pop3ID(uidls[i]), ViewOptions{RemoteImages: remote})
+		if err != nil {
+			t.Fatalf("Message(%d) = %v", i, err)
+		}
+		return m
+	}
+	retrs := func() int { return srv.Count("RETR") }
+
+	first := show(1, false)
+	r0 := retrs()
+	again := show(1, false)
+	if got := retrs() - r0; got != 0 {
+		t.Errorf("showing a message again sent %d RETR, want 0", got)
+	}
+	if again.Subject != "msg 1" || again.Body.Text != first.Body.Text || again.PrevID != pop3ID(uidls[0]) || again.NextID != pop3ID(uidls[2]) || !again.Seen {
+		t.Errorf("kept view differs: %q %q prev %q next %q", again.Subject, again.Body.Text, again.PrevID, again.NextID)
+	}
+	again.Subject = "changed by a caller"
+	if show(1, false).Subject != "msg 1" {
+		t.Errorf("a caller's change leaked into the kept view")
+	}
+	// A text message looks the same with remote images allowed.
+	r0 = retrs()
+	show(1, true)
+	if got := retrs() - r0; got != 0 {
+		t.Errorf("text message with images allowed sent %d RETR, want 0", got)
+	}
+	// HTML depends on the choice.
+	blocked := show(6, false)
+	r0 = retrs()
+	allowed := show(6, true)
+	if got := retrs() - r0; got != 1 || !blocked.Body.RemoteBlocked || allowed.Body.RemoteBlocked {
+		t.Errorf("HTML with images allowed: %d RETR (want 1), blocked %v then %v", got, blocked.Body.RemoteBlocked, allowed.Body.RemoteBlocked)
+	}
+	// Only the last few are kept.
+	for i := range pop3ViewsKept {
+		show(i+2, false)
+	}
+	r0 = retrs()
+	show(1, false)
+	if got := retrs() - r0; got != 1 {
+		t.Errorf("message shown %d messages ago: %d RETR, want 1", pop3ViewsKept, got)
+	}
+	// Deleted: gone, not served from what was kept.
+	if err := s.(Deleter).Delete(ctx, "INBOX", []string{pop3ID(uidls[1])}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Message(ctx, "INBOX", pop3ID(uidls[1]), ViewOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted message = %v, want ErrNotFound", err)
+	}
+}
