@@ -105,6 +105,7 @@ const (
 	pop3DrainBytes   = 1 << 20   // rest of a RETR read rather than dropping the connection
 	pop3MaxScan      = 1000      // no-UIDL servers: messages hashed to find one id
 	pop3PreviewRunes = 110
+	pop3SizeSlack    = 1 << 20 // part downloads: octets allowed beyond twice the LIST size
 	pop3ViewsKept    = 4       // parsed messages kept per session (pop3Views)
 	pop3ViewMaxBody  = 1 << 20 // larger shown bodies are not kept
 )

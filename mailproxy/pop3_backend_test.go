@@ -1,6 +1,7 @@
 package mailproxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,10 +10,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/url"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1087,4 +1090,70 @@ func TestPOP3MessageViewKept(t *testing.T) {
 	if _, err := s.Message(ctx, "INBOX", pop3ID(uidls[1]), ViewOptions{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted message = %v, want ErrNotFound", err)
 	}
+}
+
+// TestPOP3PartEndlessServer: a server that announces a 2 KB message and
+// then streams an attachment without end gets a clean error once it has
+// sent far more than it announced, not a download that never ends.
+func TestPOP3PartEndlessServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var sent atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				w := func(s string) error {
+					n, err := io.WriteString(conn, s)
+					sent.Add(int64(n))
+					return err
+				}
+				w("+OK ready\r\n")
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd, _, _ := strings.Cut(strings.TrimSpace(line), " "); strings.ToUpper(cmd) {
+					case "CAPA":
+						w("+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n")
+					case "UIDL":
+						w("+OK\r\n1 endless\r\n.\r\n")
+					case "LIST":
+						w("+OK 1 2048\r\n")
+					case "RETR":
+						w("+OK\r\nSubject: endless\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=x.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+						line := strings.Repeat("QUJD", 19) + "\r\n"
+						for w(line) == nil {
+						}
+						return
+					case "QUIT":
+						w("+OK bye\r\n")
+						return
+					default:
+						w("+OK\r\n")
+					}
+				}
+			}()
+		}
+	}()
+	b := pop3BackendFor(t, "pop3+insecure://"+ln.Addr().String(), POP3Options{})
+	s := b.Session("s", pop3Creds)
+	sink := &pop3PartSink{h: sha256.New()}
+	err = s.Part(context.Background(), "INBOX", pop3ID("endless"), "2", pop3PlainSink{sink})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Part from an endless server = %v, want ErrUnavailable", err)
+	}
+	if limit := int64(2*2048 + pop3SizeSlack); sent.Load() > 4*limit || sink.n > limit {
+		t.Errorf("server sent %d bytes and %d reached the browser before the download was stopped", sent.Load(), sink.n)
+	}
+	t.Logf("stopped after %d bytes sent, %d written", sent.Load(), sink.n)
 }

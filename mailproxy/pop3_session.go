@@ -649,6 +649,8 @@ func pop3Nonce(n int) string {
 
 // Part streams one part of a message, transfer-decoded, to w: RETR read
 // through ExtractPart, with constant memory whatever the message size.
+// The stream is cut (an error) once the server has sent twice the size
+// LIST announced for the message, plus pop3SizeSlack.
 func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartWriter) error {
 	if err := pop3CheckFolder(folder); err != nil {
 		return err
@@ -663,6 +665,17 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 		if err != nil {
 			return err
 		}
+		size, ok := c.sizes[c.nums[p]]
+		if !ok {
+			info, err := c.c.ListOne(c.nums[p])
+			if err != nil {
+				if _, ok := errors.AsType[*pop3.Error](err); ok {
+					return fmt.Errorf("%w: LIST %s: %v", ErrNotFound, id, err)
+				}
+				return err
+			}
+			size = info.Size
+		}
 		rc, err := c.c.Retr(c.nums[p])
 		if err != nil {
 			if _, ok := errors.AsType[*pop3.Error](err); ok {
@@ -670,6 +683,10 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 			}
 			return err
 		}
+		// The part is not bounded by MaxMessageBytes, but a server that
+		// sends far more than the size it announced (RFC 1939 §5) is
+		// broken or hostile: stop it rather than stream for ever.
+		rc = &pop3SizeGuard{ReadCloser: rc, left: 2*max(size, 0) + pop3SizeSlack}
 		att, r, err := ExtractPart(rc, part)
 		if err != nil {
 			if ferr := c.finish(rc); ferr != nil {
@@ -695,6 +712,25 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 		}
 		return nil
 	})
+}
+
+// pop3SizeGuard ends a RETR stream with an error once it has given more
+// than left octets.
+type pop3SizeGuard struct {
+	io.ReadCloser
+	left int64
+}
+
+func (g *pop3SizeGuard) Read(p []byte) (int, error) {
+	if g.left <= 0 {
+		return 0, fmt.Errorf("%w: the server sent far more than the message size it announced", ErrUnavailable)
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.ReadCloser.Read(p)
+	g.left -= int64(n)
+	return n, err
 }
 
 // Delete removes messages: DELE for each (RFC 1939 §5) on this
