@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1156,4 +1157,51 @@ func TestPOP3PartEndlessServer(t *testing.T) {
 		t.Errorf("server sent %d bytes and %d reached the browser before the download was stopped", sent.Load(), sink.n)
 	}
 	t.Logf("stopped after %d bytes sent, %d written", sent.Load(), sink.n)
+}
+
+// TestPOP3Collect: a message shown with ViewOptions.Collect is deleted
+// at the next List, not before; when that fails (the maildrop is busy)
+// it stays pending and goes at the following List; messages shown
+// without Collect stay.
+func TestPOP3Collect(t *testing.T) {
+	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(5))
+	b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 2 * time.Second})
+	s := b.Session("s", pop3Creds)
+	ctx := context.Background()
+	uidls := srv.UIDLs("alice")
+	for i, collect := range map[int]bool{1: true, 3: true, 4: false} {
+		if _, err := s.Message(ctx, "INBOX", pop3ID(uidls[i]), ViewOptions{Collect: collect}); err != nil {
+			t.Fatalf("Message(%d) = %v", i, err)
+		}
+	}
+	if n := len(srv.Messages("alice")); n != 5 {
+		t.Fatalf("%d messages left before listing, want 5", n)
+	}
+	srv.CloseConnections()
+	release := srv.Hold("alice")
+	if _, err := s.List(ctx, "INBOX", ListQuery{}); !errors.Is(err, ErrBusy) {
+		t.Errorf("List while the maildrop is held = %v, want ErrBusy", err)
+	}
+	release()
+	if n := len(srv.Messages("alice")); n != 5 {
+		t.Fatalf("%d messages left after a failed collect, want 5", n)
+	}
+	p, err := s.List(ctx, "INBOX", ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 3 {
+		t.Errorf("list total %d after collecting two, want 3", p.Total)
+	}
+	left := srv.UIDLs("alice")
+	if !slices.Equal(left, []string{uidls[0], uidls[2], uidls[4]}) {
+		t.Errorf("maildrop holds %q, want %q", left, []string{uidls[0], uidls[2], uidls[4]})
+	}
+	dele := srv.Count("DELE")
+	if _, err := s.List(ctx, "INBOX", ListQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Count("DELE") != dele {
+		t.Errorf("a second List sent DELE again")
+	}
 }
