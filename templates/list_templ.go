@@ -115,7 +115,7 @@ func List(b Base, p ListPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if b.Collect {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<p class=\"hint collect\">Messages you open are deleted from the server when you come back to this list (your choice at sign-in; sign in again without it to keep your mail on the server).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<p class=\"hint collect\">Messages you open are deleted from the server when you come back to this list (your choice at sign-in).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
