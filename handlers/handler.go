@@ -56,6 +56,9 @@ func New(cfg Config) *Handler {
 type sessionPayload struct {
 	Username string `json:"u"`
 	Password string `json:"p"`
+	// Collect is the POP3 user's "delete messages from the server after
+	// I read them" choice, made at sign-in. Off by default.
+	Collect bool `json:"c,omitempty"`
 }
 
 type ctxKey int
@@ -64,9 +67,10 @@ const sessionKey ctxKey = iota
 
 // userSession is the signed-in user of a request.
 type userSession struct {
-	id    string
-	creds mailproxy.Credentials
-	mail  mailproxy.Session
+	id      string
+	creds   mailproxy.Credentials
+	mail    mailproxy.Session
+	collect bool // POP3 "collect and delete" (sessionPayload.Collect)
 }
 
 // requireSession loads the session for protected pages. Without one, a
@@ -97,7 +101,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
-		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds)}
+		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds), collect: p.Collect && h.isPOP3()}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, us)))
 	})
 }
@@ -132,8 +136,16 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.User = us.creds.Username
 		b.Caps = us.mail.Caps()
 		_, b.CanDelete = us.mail.(deleter)
+		b.Collect = us.collect
 	}
 	return b
+}
+
+// isPOP3 reports whether users sign in to a POP3 server, which offers
+// the "collect and delete" choice at sign-in.
+func (h *Handler) isPOP3() bool {
+	_, ok := h.cfg.Mail.(*mailproxy.POP3Backend)
+	return ok
 }
 
 func (h *Handler) clock() templates.Clock {

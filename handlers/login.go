@@ -25,7 +25,7 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	if !web.LocalPath(next) {
 		next = ""
 	}
-	web.Render(w, r, http.StatusOK, templates.Login(b, templates.LoginPage{Next: next, Persistent: false}))
+	web.Render(w, r, http.StatusOK, templates.Login(b, templates.LoginPage{Next: next, Persistent: false, POP3: h.isPOP3()}))
 }
 
 // login checks the credentials against the mail server, starts a new
@@ -60,6 +60,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, mailproxy.ErrAuth):
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
 			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		case errors.Is(err, mailproxy.ErrBusy):
+			// A POP3 maildrop locked by another mail program: the
+			// password may well be right, so never say it is wrong.
+			web.LogError(r.Context(), r, "login", err)
+			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mailbox is busy (another mail program is collecting). Please try again in a moment.")
 		case errors.Is(err, mailproxy.ErrTooManyConnections):
 			web.LogError(r.Context(), r, "login", err)
 			h.loginForm(w, r, http.StatusServiceUnavailable, "Too many connections to your mail server are open. Please try again in a moment.")
@@ -69,7 +74,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass})
+	collect := h.isPOP3() && r.PostForm.Get("collect") == "1"
+	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass, Collect: collect})
 	persistent := r.PostForm.Get("keep") == "1"
 	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
 		h.cfg.Mail.Logout(id)
@@ -77,7 +83,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
 		return
 	}
-	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r))
+	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r), "collect", collect)
 	web.Redirect(w, r, h.afterLogin(r.PostForm.Get("next")))
 }
 
@@ -103,6 +109,8 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 		Username:   r.PostForm.Get("username"),
 		Next:       next,
 		Persistent: r.PostForm.Get("keep") == "1",
+		POP3:       h.isPOP3(),
+		Collect:    r.PostForm.Get("collect") == "1",
 	}))
 }
 

@@ -9,7 +9,9 @@ import (
 	"github.com/thumbmail/thumbmail/web"
 )
 
-// showMessage shows one message and marks it read. ?images=1 lets remote
+// showMessage shows one message and marks it read. A POP3 user who chose
+// "collect and delete" is told the message will be deleted from the
+// server on returning to the Inbox (mailproxy does it then). ?images=1 lets remote
 // images load for this view only; ?p=N is the list page to go back to.
 func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 	us := session(r)
@@ -24,6 +26,7 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 	msg, err := us.mail.Message(r.Context(), folder, id, mailproxy.ViewOptions{
 		RemoteImages: images,
 		PartURL:      func(part string) string { return b.PartURL(folder, id, part) + "?inline=1" },
+		Collect:      us.collect,
 	})
 	if err != nil {
 		h.fail(w, r, err)

@@ -160,6 +160,11 @@ type ViewOptions struct {
 	// PartURL gives the URL at which a part of this message is served,
 	// for cid: images in HTML mail; nil drops them.
 	PartURL func(part string) string
+	// Collect is the user's "collect and delete" choice on a POP3
+	// account: the message shown is deleted from the server (DELE, then
+	// QUIT) the next time the session lists the folder, so attachments
+	// can still be downloaded meanwhile. IMAP ignores it.
+	Collect bool
 }
 
 // Message is a message ready to show.

@@ -105,6 +105,9 @@ const (
 	pop3DrainBytes   = 1 << 20   // rest of a RETR read rather than dropping the connection
 	pop3MaxScan      = 1000      // no-UIDL servers: messages hashed to find one id
 	pop3PreviewRunes = 110
+	pop3SizeSlack    = 1 << 20 // part downloads: octets allowed beyond twice the LIST size
+	pop3ViewsKept    = 4       // parsed messages kept per session (pop3Views)
+	pop3ViewMaxBody  = 1 << 20 // larger shown bodies are not kept
 )
 
 // POP3Backend makes POP3 Sessions. It keeps, per session id, at most one
@@ -176,13 +179,15 @@ type pop3Entry struct {
 	noUIDL bool            // the server refused UIDL: ids are header hashes
 	noTop  bool            // the server refused TOP: RETR instead
 	cache  pop3Cache       // list rows by id
+	views  pop3Views       // the last messages shown, parsed
 	read   map[string]bool // ids opened in this session
 	hints  map[string]int  // no-UIDL: id → last known position
 
-	mu     sync.Mutex // guards the fields below
-	last   time.Time
-	timer  *time.Timer
-	closed bool
+	mu      sync.Mutex      // guards the fields below
+	collect map[string]bool // ids shown with ViewOptions.Collect, to delete at the next List
+	last    time.Time
+	timer   *time.Timer
+	closed  bool
 }
 
 // Session returns the mail session for a session id, bound to creds for
@@ -206,7 +211,7 @@ func (b *POP3Backend) Session(id string, creds Credentials) Session {
 		}
 		u.refs++
 		e = &pop3Entry{b: b, id: id, key: key, user: u, last: time.Now(),
-			read: map[string]bool{}, hints: map[string]int{}}
+			read: map[string]bool{}, hints: map[string]int{}, collect: map[string]bool{}}
 		b.entries[id] = e
 	}
 	b.mu.Unlock()

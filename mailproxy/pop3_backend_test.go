@@ -1,6 +1,7 @@
 package mailproxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,10 +10,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1020,5 +1024,184 @@ func TestPOP3CacheEviction(t *testing.T) {
 	c.put("new", Summary{})
 	if _, ok := c.get("11"); !ok || len(c.m) != pop3CacheEntries {
 		t.Errorf("a removed entry made room: %d entries", len(c.m))
+	}
+}
+
+// TestPOP3MessageViewKept: a message shown again (after an attachment
+// download, a reload) is not retrieved again; an HTML message shown with
+// remote images allowed is; a deleted message's kept view is forgotten;
+// only the last pop3ViewsKept messages are kept.
+func TestPOP3MessageViewKept(t *testing.T) {
+	html := []byte("From: a@example.org\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n<p>Hi <img src=\"https://example.org/x.png\"></p>\r\n")
+	msgs := append(pop3Msgs(6), html)
+	srv := pop3Server(t, pop3test.Options{}, msgs)
+	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	s := b.Session("s", pop3Creds)
+	ctx := context.Background()
+	uidls := srv.UIDLs("alice")
+	show := func(i int, remote bool) *Message {
+		t.Helper()
+		m, err := s.Message(ctx, "INBOX", pop3ID(uidls[i]), ViewOptions{RemoteImages: remote})
+		if err != nil {
+			t.Fatalf("Message(%d) = %v", i, err)
+		}
+		return m
+	}
+	retrs := func() int { return srv.Count("RETR") }
+
+	first := show(1, false)
+	r0 := retrs()
+	again := show(1, false)
+	if got := retrs() - r0; got != 0 {
+		t.Errorf("showing a message again sent %d RETR, want 0", got)
+	}
+	if again.Subject != "msg 1" || again.Body.Text != first.Body.Text || again.PrevID != pop3ID(uidls[0]) || again.NextID != pop3ID(uidls[2]) || !again.Seen {
+		t.Errorf("kept view differs: %q %q prev %q next %q", again.Subject, again.Body.Text, again.PrevID, again.NextID)
+	}
+	again.Subject = "changed by a caller"
+	if show(1, false).Subject != "msg 1" {
+		t.Errorf("a caller's change leaked into the kept view")
+	}
+	// A text message looks the same with remote images allowed.
+	r0 = retrs()
+	show(1, true)
+	if got := retrs() - r0; got != 0 {
+		t.Errorf("text message with images allowed sent %d RETR, want 0", got)
+	}
+	// HTML depends on the choice.
+	blocked := show(6, false)
+	r0 = retrs()
+	allowed := show(6, true)
+	if got := retrs() - r0; got != 1 || !blocked.Body.RemoteBlocked || allowed.Body.RemoteBlocked {
+		t.Errorf("HTML with images allowed: %d RETR (want 1), blocked %v then %v", got, blocked.Body.RemoteBlocked, allowed.Body.RemoteBlocked)
+	}
+	// Only the last few are kept.
+	for i := range pop3ViewsKept {
+		show(i+2, false)
+	}
+	r0 = retrs()
+	show(1, false)
+	if got := retrs() - r0; got != 1 {
+		t.Errorf("message shown %d messages ago: %d RETR, want 1", pop3ViewsKept, got)
+	}
+	// Deleted: gone, not served from what was kept.
+	if err := s.(Deleter).Delete(ctx, "INBOX", []string{pop3ID(uidls[1])}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Message(ctx, "INBOX", pop3ID(uidls[1]), ViewOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted message = %v, want ErrNotFound", err)
+	}
+}
+
+// TestPOP3PartEndlessServer: a server that announces a 2 KB message and
+// then streams an attachment without end gets a clean error once it has
+// sent far more than it announced, not a download that never ends.
+func TestPOP3PartEndlessServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var sent atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				w := func(s string) error {
+					n, err := io.WriteString(conn, s)
+					sent.Add(int64(n))
+					return err
+				}
+				w("+OK ready\r\n")
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd, _, _ := strings.Cut(strings.TrimSpace(line), " "); strings.ToUpper(cmd) {
+					case "CAPA":
+						w("+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n")
+					case "UIDL":
+						w("+OK\r\n1 endless\r\n.\r\n")
+					case "LIST":
+						w("+OK 1 2048\r\n")
+					case "RETR":
+						w("+OK\r\nSubject: endless\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=x.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+						line := strings.Repeat("QUJD", 19) + "\r\n"
+						for w(line) == nil {
+						}
+						return
+					case "QUIT":
+						w("+OK bye\r\n")
+						return
+					default:
+						w("+OK\r\n")
+					}
+				}
+			}()
+		}
+	}()
+	b := pop3BackendFor(t, "pop3+insecure://"+ln.Addr().String(), POP3Options{})
+	s := b.Session("s", pop3Creds)
+	sink := &pop3PartSink{h: sha256.New()}
+	err = s.Part(context.Background(), "INBOX", pop3ID("endless"), "2", pop3PlainSink{sink})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Part from an endless server = %v, want ErrUnavailable", err)
+	}
+	if limit := int64(2*2048 + pop3SizeSlack); sent.Load() > 4*limit || sink.n > limit {
+		t.Errorf("server sent %d bytes and %d reached the browser before the download was stopped", sent.Load(), sink.n)
+	}
+	t.Logf("stopped after %d bytes sent, %d written", sent.Load(), sink.n)
+}
+
+// TestPOP3Collect: a message shown with ViewOptions.Collect is deleted
+// at the next List, not before; when that fails (the maildrop is busy)
+// it stays pending and goes at the following List; messages shown
+// without Collect stay.
+func TestPOP3Collect(t *testing.T) {
+	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(5))
+	b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 2 * time.Second})
+	s := b.Session("s", pop3Creds)
+	ctx := context.Background()
+	uidls := srv.UIDLs("alice")
+	for i, collect := range map[int]bool{1: true, 3: true, 4: false} {
+		if _, err := s.Message(ctx, "INBOX", pop3ID(uidls[i]), ViewOptions{Collect: collect}); err != nil {
+			t.Fatalf("Message(%d) = %v", i, err)
+		}
+	}
+	if n := len(srv.Messages("alice")); n != 5 {
+		t.Fatalf("%d messages left before listing, want 5", n)
+	}
+	srv.CloseConnections()
+	release := srv.Hold("alice")
+	if _, err := s.List(ctx, "INBOX", ListQuery{}); !errors.Is(err, ErrBusy) {
+		t.Errorf("List while the maildrop is held = %v, want ErrBusy", err)
+	}
+	release()
+	if n := len(srv.Messages("alice")); n != 5 {
+		t.Fatalf("%d messages left after a failed collect, want 5", n)
+	}
+	p, err := s.List(ctx, "INBOX", ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 3 {
+		t.Errorf("list total %d after collecting two, want 3", p.Total)
+	}
+	left := srv.UIDLs("alice")
+	if !slices.Equal(left, []string{uidls[0], uidls[2], uidls[4]}) {
+		t.Errorf("maildrop holds %q, want %q", left, []string{uidls[0], uidls[2], uidls[4]})
+	}
+	dele := srv.Count("DELE")
+	if _, err := s.List(ctx, "INBOX", ListQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Count("DELE") != dele {
+		t.Errorf("a second List sent DELE again")
 	}
 }

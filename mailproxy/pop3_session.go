@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -370,8 +371,41 @@ func (e *pop3Entry) summary(c *pop3Conn, p int) (Summary, error) {
 	return s, nil
 }
 
-// Folders lists the one folder a POP3 maildrop has, with its counts.
+// collectRead deletes the messages shown with ViewOptions.Collect (the
+// user's "collect and delete" choice) since the last listing: DELE and
+// QUIT, as a classic POP3 program does after downloading (RFC 1939 §6).
+// Messages already gone are forgotten; on any other failure they stay
+// pending for the next listing, so nothing is lost and nothing is
+// deleted twice.
+func (s *pop3Session) collectRead(ctx context.Context) error {
+	e := s.e
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.collect))
+	for id := range e.collect {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.Delete(ctx, pop3Inbox, ids)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	e.mu.Lock()
+	for _, id := range ids {
+		delete(e.collect, id)
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// Folders lists the one folder a POP3 maildrop has, with its counts,
+// after deleting the messages collected (see collectRead).
 func (s *pop3Session) Folders(ctx context.Context) ([]Folder, error) {
+	if err := s.collectRead(ctx); err != nil {
+		return nil, err
+	}
 	var f Folder
 	err := s.do(ctx, func(c *pop3Conn) error {
 		total := len(c.nums)
@@ -389,7 +423,8 @@ func (s *pop3Session) Folders(ctx context.Context) ([]Folder, error) {
 // for the session, so paging back and forth sends no TOP again. Seen is
 // whether the message was opened in this session: POP3 cannot store it
 // on the server. Anchor is the message count of the first page: mail
-// that arrived since is left out and counted in Newer.
+// that arrived since is left out and counted in Newer. Messages the user
+// chose to collect are deleted first (see collectRead).
 func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
 	if err := pop3CheckFolder(folder); err != nil {
 		return nil, err
@@ -399,6 +434,9 @@ func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*Me
 	}
 	if q.Page <= 0 {
 		q.Page = 1
+	}
+	if err := s.collectRead(ctx); err != nil {
+		return nil, err
 	}
 	e := s.e
 	var page *MessagePage
@@ -440,7 +478,9 @@ func (s *pop3Session) List(ctx context.Context, folder string, q ListQuery) (*Me
 
 // Message retrieves a message (RETR, RFC 1939 §5), streamed into
 // ParseMessage and bounded by MaxMessageBytes, and remembers it as read
-// for the session. PrevID and NextID follow the maildrop order.
+// for the session. PrevID and NextID follow the maildrop order. The last
+// few messages shown are kept parsed, so showing one again sends no RETR
+// (see retrieve).
 func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewOptions) (*Message, error) {
 	if err := pop3CheckFolder(folder); err != nil {
 		return nil, err
@@ -452,29 +492,10 @@ func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewO
 		if err != nil {
 			return err
 		}
-		rc, err := c.c.Retr(c.nums[p])
-		if err != nil {
-			if _, ok := errors.AsType[*pop3.Error](err); ok {
-				return fmt.Errorf("%w: RETR %s: %v", ErrNotFound, id, err)
-			}
+		if v := e.views.get(id, opts); v != nil {
+			m = v
+		} else if m, err = e.retrieve(c, p, id, opts); err != nil {
 			return err
-		}
-		var marks []string
-		var cidURL func(string) string
-		nonce := ""
-		if opts.PartURL != nil {
-			nonce = pop3Nonce(8)
-			cidURL = func(cid string) string {
-				marks = append(marks, cid)
-				return pop3CIDMark(nonce, len(marks)-1)
-			}
-		}
-		m = ParseMessage(rc, e.b.opts.MaxMessageBytes, opts, cidURL)
-		if err := c.finish(rc); err != nil {
-			return err
-		}
-		if len(marks) > 0 {
-			m.Body.HTML = pop3ResolveCIDs(m.Body.HTML, nonce, marks, m.Attachments, opts.PartURL)
 		}
 		m.ID, m.Folder, m.FolderDisplay = id, pop3Inbox, "Inbox"
 		if m.PrevID, err = e.idAt(c, p-1); err != nil {
@@ -485,12 +506,104 @@ func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewO
 		}
 		e.markRead(id)
 		m.Seen = true
+		if opts.Collect {
+			e.mu.Lock()
+			if len(e.collect) < pop3ReadSetMax {
+				e.collect[id] = true
+			}
+			e.mu.Unlock()
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// retrieve fetches and parses the message at position p (RETR, streamed
+// into ParseMessage) and keeps the result in the session's views.
+//
+// Why RETR and not TOP: POP3 has no BODYSTRUCTURE, so the list of
+// attachments (names, types, sizes) is only known once the whole message
+// has been read, and TOP (RFC 1939 §7) can only cut a message after a
+// number of body lines, not skip to the parts after a large attachment.
+// The message is therefore read once, in constant memory apart from the
+// shown text, and the parsed view is kept (pop3Views) so that showing it
+// again — after an attachment download, a reload, the way back from the
+// next message — transfers nothing.
+func (e *pop3Entry) retrieve(c *pop3Conn, p int, id string, opts ViewOptions) (*Message, error) {
+	rc, err := c.c.Retr(c.nums[p])
+	if err != nil {
+		if _, ok := errors.AsType[*pop3.Error](err); ok {
+			return nil, fmt.Errorf("%w: RETR %s: %v", ErrNotFound, id, err)
+		}
+		return nil, err
+	}
+	var marks []string
+	var cidURL func(string) string
+	nonce := ""
+	if opts.PartURL != nil {
+		nonce = pop3Nonce(8)
+		cidURL = func(cid string) string {
+			marks = append(marks, cid)
+			return pop3CIDMark(nonce, len(marks)-1)
+		}
+	}
+	m := ParseMessage(rc, e.b.opts.MaxMessageBytes, opts, cidURL)
+	if err := c.finish(rc); err != nil {
+		return nil, err
+	}
+	if len(marks) > 0 {
+		m.Body.HTML = pop3ResolveCIDs(m.Body.HTML, nonce, marks, m.Attachments, opts.PartURL)
+	}
+	e.views.put(id, opts, m)
+	return m, nil
+}
+
+// pop3Views keeps the last few messages shown in a session, parsed, by
+// id: a UIDL names one unchanging message (RFC 1939 §7), so a kept view
+// stays right until the message is deleted. An HTML body depends on
+// whether remote images were allowed and whether cid: images have a
+// PartURL, so it is only reused for the same choices (the gateway's
+// PartURL for a message never changes). Bodies over pop3ViewMaxBody are
+// not kept.
+type pop3Views struct {
+	entries []pop3View // most recent last
+}
+
+type pop3View struct {
+	id     string
+	remote bool // ViewOptions.RemoteImages
+	parts  bool // ViewOptions.PartURL != nil
+	m      Message
+}
+
+// get returns a copy of the kept view of id for opts, or nil.
+func (v *pop3Views) get(id string, opts ViewOptions) *Message {
+	for i := len(v.entries) - 1; i >= 0; i-- {
+		en := v.entries[i]
+		if en.id == id && (en.m.Body.HTML == "" || en.remote == opts.RemoteImages && en.parts == (opts.PartURL != nil)) {
+			m := en.m
+			return &m
+		}
+	}
+	return nil
+}
+
+func (v *pop3Views) put(id string, opts ViewOptions, m *Message) {
+	if len(m.Body.Text)+len(m.Body.HTML) > pop3ViewMaxBody {
+		return
+	}
+	v.remove(id)
+	if len(v.entries) >= pop3ViewsKept {
+		v.entries = slices.Delete(v.entries, 0, 1)
+	}
+	v.entries = append(v.entries, pop3View{id: id, remote: opts.RemoteImages, parts: opts.PartURL != nil, m: *m})
+}
+
+func (v *pop3Views) remove(id string) {
+	v.entries = slices.DeleteFunc(v.entries, func(en pop3View) bool { return en.id == id })
 }
 
 // pop3CIDMark is the stand-in URL of a cid: image while the message is
@@ -536,6 +649,8 @@ func pop3Nonce(n int) string {
 
 // Part streams one part of a message, transfer-decoded, to w: RETR read
 // through ExtractPart, with constant memory whatever the message size.
+// The stream is cut (an error) once the server has sent twice the size
+// LIST announced for the message, plus pop3SizeSlack.
 func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartWriter) error {
 	if err := pop3CheckFolder(folder); err != nil {
 		return err
@@ -550,6 +665,17 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 		if err != nil {
 			return err
 		}
+		size, ok := c.sizes[c.nums[p]]
+		if !ok {
+			info, err := c.c.ListOne(c.nums[p])
+			if err != nil {
+				if _, ok := errors.AsType[*pop3.Error](err); ok {
+					return fmt.Errorf("%w: LIST %s: %v", ErrNotFound, id, err)
+				}
+				return err
+			}
+			size = info.Size
+		}
 		rc, err := c.c.Retr(c.nums[p])
 		if err != nil {
 			if _, ok := errors.AsType[*pop3.Error](err); ok {
@@ -557,6 +683,10 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 			}
 			return err
 		}
+		// The part is not bounded by MaxMessageBytes, but a server that
+		// sends far more than the size it announced (RFC 1939 §5) is
+		// broken or hostile: stop it rather than stream for ever.
+		rc = &pop3SizeGuard{ReadCloser: rc, left: 2*max(size, 0) + pop3SizeSlack}
 		att, r, err := ExtractPart(rc, part)
 		if err != nil {
 			if ferr := c.finish(rc); ferr != nil {
@@ -582,6 +712,25 @@ func (s *pop3Session) Part(ctx context.Context, folder, id, part string, w PartW
 		}
 		return nil
 	})
+}
+
+// pop3SizeGuard ends a RETR stream with an error once it has given more
+// than left octets.
+type pop3SizeGuard struct {
+	io.ReadCloser
+	left int64
+}
+
+func (g *pop3SizeGuard) Read(p []byte) (int, error) {
+	if g.left <= 0 {
+		return 0, fmt.Errorf("%w: the server sent far more than the message size it announced", ErrUnavailable)
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.ReadCloser.Read(p)
+	g.left -= int64(n)
+	return n, err
 }
 
 // Delete removes messages: DELE for each (RFC 1939 §5) on this
@@ -632,6 +781,7 @@ func (s *pop3Session) Delete(ctx context.Context, folder string, ids []string) e
 		e.user.lastQuit = time.Now()
 		for _, id := range deleted {
 			e.cache.remove(id)
+			e.views.remove(id)
 			delete(e.read, id)
 			delete(e.hints, id)
 		}

@@ -17,10 +17,13 @@ type Base struct {
 	// CanDelete is set when the session can delete messages for good
 	// (POP3); the list then offers select boxes and a Delete button.
 	CanDelete bool
-	BasePath  string // "" or e.g. "/mail"; every URL starts with it
-	CSSURL    string // content-hashed stylesheet URL, base path included
-	Folder    string // current folder, for the top bar
-	Unread    int    // unread count of the current folder, for the title
+	// Collect is set when the POP3 user chose at sign-in to delete
+	// messages from the server once read; pages say so where it matters.
+	Collect  bool
+	BasePath string // "" or e.g. "/mail"; every URL starts with it
+	CSSURL   string // content-hashed stylesheet URL, base path included
+	Folder   string // current folder, for the top bar
+	Unread   int    // unread count of the current folder, for the title
 	// CSRF is the anti-forgery token every POST form carries in a hidden
 	// field (use the CSRFField component inside each form).
 	CSRF string
@@ -46,6 +49,10 @@ type LoginPage struct {
 	Username   string
 	Next       string // local path to return to after signing in
 	Persistent bool
+	// POP3 offers the "collect and delete" choice (Collect is its
+	// value when the form is shown again).
+	POP3    bool
+	Collect bool
 }
 
 // FoldersPage lists every folder.

@@ -27,6 +27,7 @@ import (
 	"github.com/thumbmail/thumbmail/handlers"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
 	"github.com/thumbmail/thumbmail/web"
 )
 
@@ -41,13 +42,17 @@ type config struct {
 	sessionMax  time.Duration
 	pageSize    int
 	demo        bool
+	demoPOP3    bool
 	logFormat   string
 	logLevel    string
 	healthcheck bool
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stderr, nil)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "thumbmail:", err)
 		os.Exit(1)
 	}
@@ -67,6 +72,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.sessionMax, "session-max", 7*24*time.Hour, "sign out this long after signing in, whatever happens")
 	fs.IntVar(&c.pageSize, "page-size", 50, "messages per list page")
 	fs.BoolVar(&c.demo, "demo", false, "serve built-in sample mail from an embedded IMAP server (user demo, password demo)")
+	fs.BoolVar(&c.demoPOP3, "demo-pop3", false, "like -demo, but serve the sample Inbox from an embedded POP3 server, to try thumbmail's POP3 pages (user demo, password demo)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "check that a thumbmail on -listen answers /healthz and exit 0 if so, 1 if not (for container health checks)")
@@ -132,7 +138,9 @@ func newLogger(c *config, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format must be text or json")
 }
 
-func run(args []string, stderr io.Writer) error {
+// run serves until ctx ends. ready, when not nil, is called with the
+// listening address once thumbmail accepts connections (for tests).
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
 	c, err := parseConfig(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -153,8 +161,12 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 
-	if c.demo {
+	switch {
+	case c.demo && c.demoPOP3:
+		return errors.New("give -demo or -demo-pop3, not both")
+	case c.demo:
 		d, err := demo.Start(&demo.Options{})
 		if err != nil {
 			return fmt.Errorf("starting the demo mail server: %w", err)
@@ -162,6 +174,14 @@ func run(args []string, stderr io.Writer) error {
 		defer d.Close()
 		c.imap = d.URL()
 		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
+	case c.demoPOP3:
+		d, err := startDemoPOP3()
+		if err != nil {
+			return fmt.Errorf("starting the demo POP3 server: %w", err)
+		}
+		defer d.Close()
+		c.pop3 = d.URL()
+		fmt.Fprintf(stderr, "\n  thumbmail demo (POP3): open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), demoUser, demoUser)
 	}
 	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
 	if err != nil {
@@ -217,11 +237,12 @@ func run(args []string, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "upstream", upstream)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 
 	select {
 	case err := <-errc:
@@ -235,6 +256,20 @@ func run(args []string, stderr io.Writer) error {
 		log.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// demoUser is the user name and password of the demo mail.
+const demoUser = "demo"
+
+// startDemoPOP3 serves the demo Inbox from an in-process POP3 server on
+// loopback. It locks the maildrop per session, as Dovecot does with
+// pop3_lock_session = yes, so the demo behaves like a strict server.
+func startDemoPOP3() (*pop3test.Server, error) {
+	return pop3test.Start(&pop3test.Options{
+		Users:    map[string]string{demoUser: demoUser},
+		Messages: map[string][][]byte{demoUser: demo.Messages(time.Now())["INBOX"]},
+		Lock:     true,
+	})
 }
 
 // healthcheck asks a running thumbmail on addr for /healthz.
