@@ -89,7 +89,11 @@ func newEnv(t *testing.T, o *envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.handler = New(Config{Sessions: sm, Mail: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50})
+	clock := func() time.Time { return *e.now.Load() }
+	e.handler = New(Config{Sessions: sm, Mail: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50,
+		LimitIP:   web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy, Now: clock}),
+		LimitUser: web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy, Now: clock}),
+	})
 	e.srv = httptest.NewServer(e.handler.Routes())
 	t.Cleanup(e.srv.Close)
 	return e
