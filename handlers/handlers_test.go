@@ -186,6 +186,21 @@ type countingProxy struct {
 	mu       sync.Mutex
 	conns    []net.Conn
 	accepted atomic.Int64
+	sent     bytes.Buffer // everything thumbmail sent upstream (under mu)
+}
+
+// Write records bytes sent upstream.
+func (p *countingProxy) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.Write(b)
+}
+
+// upstream returns what thumbmail has sent to the IMAP server so far.
+func (p *countingProxy) upstream() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
@@ -210,7 +225,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(io.MultiWriter(s, p), c); s.Close() }()
 			go func() { io.Copy(countWriter{c, &p.down}, s); c.Close() }()
 		}
 	}()

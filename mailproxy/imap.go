@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -233,6 +234,22 @@ func (e *imapEntry) connect(ctx context.Context, creds Credentials) (conn *imapC
 	return conn, true, nil
 }
 
+// maxMailboxName bounds a mailbox name from a URL (Dovecot allows 255
+// bytes per hierarchy level; deep trees stay far below this).
+const maxMailboxName = 1024
+
+// checkMailboxName refuses a mailbox name that no server can hold before
+// it reaches the wire: CR, LF and NUL (RFC 3501 §4.3 and §9: not in a
+// quoted string, NUL not even in a literal), invalid UTF-8 or absurd
+// length. go-imap would send CR/LF inside a literal, never as syntax, but
+// such a name can only come from a forged URL.
+func checkMailboxName(name string) error {
+	if name == "" || len(name) > maxMailboxName || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\x00") {
+		return fmt.Errorf("%w: bad mailbox name %q", ErrNotFound, name)
+	}
+	return nil
+}
+
 // errTimeout marks a command that ran past its deadline.
 var errTimeout = errors.New("command timed out")
 
@@ -381,6 +398,9 @@ func classify(err error) error {
 // earlier request. When the connection sat idle, a NOOP picks up new mail
 // and expunges that other clients made meanwhile.
 func (c *imapConn) sel(mailbox string) error {
+	if err := checkMailboxName(mailbox); err != nil {
+		return err
+	}
 	if c.selected == mailbox {
 		if time.Since(c.lastCmd) > time.Second {
 			if err := c.c.Noop().Wait(); err != nil {
