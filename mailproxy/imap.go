@@ -2,6 +2,7 @@ package mailproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,15 +48,22 @@ type imapConn struct {
 	// only after Select().Wait() returns, so it cannot be trusted here.)
 	exists atomic.Uint32
 
+	budget   *budgetConn // nil for connections made elsewhere (tests)
 	timer    *time.Timer
 	timeout  time.Duration
 	timedOut chan struct{}
 	once     sync.Once
 }
 
-// extend pushes the connection's deadline forward (streaming downloads
-// call it as bytes flow, so a slow but moving transfer is not cut).
-func (c *imapConn) extend() { c.timer.Reset(c.timeout) }
+// extend pushes the connection's deadline forward and refills its read
+// budget (streaming downloads call it as bytes flow to the browser, so a
+// slow but moving transfer is not cut and a large one is not refused).
+func (c *imapConn) extend() {
+	c.timer.Reset(c.timeout)
+	if c.budget != nil {
+		c.budget.refill()
+	}
+}
 
 func (e *imapEntry) lastUsed() time.Time {
 	e.mu.Lock()
@@ -174,6 +182,9 @@ func (e *imapEntry) run(ctx context.Context, conn *imapConn, fn func(*imapConn) 
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	conn.timeout = timeout
+	if conn.budget != nil {
+		conn.budget.refill()
+	}
 	conn.timer = time.AfterFunc(timeout, func() {
 		conn.once.Do(func() { close(conn.timedOut) })
 		conn.c.Close()
@@ -291,9 +302,11 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	}
 	if opts.TLSConfig != nil {
 		opts.TLSConfig = opts.TLSConfig.Clone()
-		if opts.TLSConfig.ServerName == "" {
-			opts.TLSConfig.ServerName = up.Host
-		}
+	} else if up.Security != SecurityNone {
+		opts.TLSConfig = &tls.Config{}
+	}
+	if opts.TLSConfig != nil && opts.TLSConfig.ServerName == "" {
+		opts.TLSConfig.ServerName = up.Host
 	}
 
 	type result struct {
@@ -305,14 +318,7 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	go func() {
 		var c *imapclient.Client
 		var err error
-		switch up.Security {
-		case SecurityTLS:
-			c, err = imapclient.DialTLS(up.Addr(), opts)
-		case SecurityStartTLS:
-			c, err = imapclient.DialStartTLS(up.Addr(), opts)
-		default:
-			c, err = imapclient.DialInsecure(up.Addr(), opts)
-		}
+		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes)
 		if err == nil {
 			err = c.WaitGreeting()
 		}
