@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -266,6 +267,42 @@ func TestLoginNextEncoded(t *testing.T) {
 		r := e.do(e.client(), "POST", "/login", url.Values{"username": {"demo"}, "password": {"demo"}, "next": {next}})
 		if loc := r.header.Get("Location"); loc != "/f/INBOX" {
 			t.Errorf("login with next=%q redirects to %q, want /f/INBOX", next, loc)
+		}
+	}
+}
+
+// TestExpiryServerSide: an idle or too old session is ended on the server
+// (its record deleted), so the cookie is dead whatever the browser keeps.
+func TestExpiryServerSide(t *testing.T) {
+	for name, step := range map[string]struct {
+		every time.Duration
+		times int
+	}{
+		"idle":     {31 * time.Minute, 1},
+		"absolute": {20 * time.Minute, 75}, // active every 20 min, past 24 h
+	} {
+		e := newEnv(t, nil)
+		c := e.login()
+		cookies := c.Jar.Cookies(mustURL(e.srv.URL))
+		ended := false
+		for range step.times {
+			e.advance(step.every)
+			if r := e.get(c, "/folders"); r.status == http.StatusSeeOther {
+				ended = true
+				break
+			}
+		}
+		if !ended {
+			t.Errorf("%s: session never ended", name)
+			continue
+		}
+		if n := e.store.Len(); n != 0 {
+			t.Errorf("%s: %d records left in the store after expiry", name, n)
+		}
+		replay := e.client()
+		replay.Jar.SetCookies(mustURL(e.srv.URL), cookies)
+		if r := e.get(replay, "/folders"); r.status != http.StatusSeeOther {
+			t.Errorf("%s: replayed cookie = %d, want 303 to sign-in", name, r.status)
 		}
 	}
 }
