@@ -365,4 +365,17 @@ func TestCIDOnlyRasterImages(t *testing.T) {
 			t.Errorf("cid image %q, want the PNG part 4 of this message", m[1])
 		}
 	}
+	// Served: the PNG inline as image/png; the SVG and HTML parts only as
+	// downloads of bytes, even when asked for inline.
+	for part, want := range map[string][2]string{
+		"4": {"inline", "image/png"},
+		"2": {"attachment", "application/octet-stream"},
+		"3": {"attachment", "application/octet-stream"},
+	} {
+		r := e.get(c, u+"/part/"+part+"?inline=1")
+		if cd, ct := r.header.Get("Content-Disposition"), r.header.Get("Content-Type"); !strings.HasPrefix(cd, want[0]) || ct != want[1] {
+			t.Errorf("part %s?inline=1: %q %q, want %s and %s", part, cd, ct, want[0], want[1])
+		}
+		checkAttachmentHeaders(t, "part "+part, r.header, true)
+	}
 }
