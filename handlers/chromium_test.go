@@ -110,13 +110,19 @@ func (w *browserWatch) listen(ctx context.Context) {
 func startBrowser(t *testing.T, local string) (context.Context, *browserWatch) {
 	t.Helper()
 	bin := findChromium(t)
+	// Not t.TempDir: Chromium's helper processes may still be writing
+	// profile files for a moment after the browser exits.
+	profile, err := os.MkdirTemp("", "thumbmail-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -126,9 +132,18 @@ func startBrowser(t *testing.T, local string) (context.Context, *browserWatch) {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelA)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancel()
+		cancelA()
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	w := &browserWatch{local: local}
 	w.listen(ctx)
 	// The first Run starts the browser and binds it to ctx: it must not
@@ -138,7 +153,7 @@ func startBrowser(t *testing.T, local string) (context.Context, *browserWatch) {
 	}
 	start, cancelStart := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelStart()
-	err := chromedp.Run(start,
+	err = chromedp.Run(start,
 		network.Enable(),
 		page.Enable(),
 		runtime.Enable(),
