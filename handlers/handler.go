@@ -28,6 +28,10 @@ type Config struct {
 	PageSize int            // messages per list page (default 50)
 	Location *time.Location // time zone dates are shown in (default Local)
 	Now      func() time.Time
+	// LimitIP and LimitUser count failed sign-ins per client IP and per
+	// user name (default: in memory, web.DefaultIPPolicy and
+	// web.DefaultUserPolicy).
+	LimitIP, LimitUser web.Limiter
 }
 
 // Handler serves every page.
@@ -48,6 +52,12 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.LimitIP == nil {
+		cfg.LimitIP = web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy})
+	}
+	if cfg.LimitUser == nil {
+		cfg.LimitUser = web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy})
 	}
 	return &Handler{cfg: cfg}
 }

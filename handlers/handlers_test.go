@@ -89,7 +89,11 @@ func newEnv(t *testing.T, o *envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.handler = New(Config{Sessions: sm, Mail: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50})
+	clock := func() time.Time { return *e.now.Load() }
+	e.handler = New(Config{Sessions: sm, Mail: e.pool, Logger: slog.New(slog.DiscardHandler), BasePath: o.basePath, PageSize: 50,
+		LimitIP:   web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy, Now: clock}),
+		LimitUser: web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy, Now: clock}),
+	})
 	e.srv = httptest.NewServer(e.handler.Routes())
 	t.Cleanup(e.srv.Close)
 	return e
@@ -182,6 +186,21 @@ type countingProxy struct {
 	mu       sync.Mutex
 	conns    []net.Conn
 	accepted atomic.Int64
+	sent     bytes.Buffer // everything thumbmail sent upstream (under mu)
+}
+
+// Write records bytes sent upstream.
+func (p *countingProxy) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.Write(b)
+}
+
+// upstream returns what thumbmail has sent to the IMAP server so far.
+func (p *countingProxy) upstream() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
@@ -206,7 +225,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(io.MultiWriter(s, p), c); s.Close() }()
 			go func() { io.Copy(countWriter{c, &p.down}, s); c.Close() }()
 		}
 	}()

@@ -47,6 +47,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	}
+	if wait := h.loginWait(r, user); wait > 0 {
+		h.loginThrottled(w, r, wait)
+		return
+	}
 
 	// A previous session of this browser ends here.
 	if oldID, ok := h.cfg.Sessions.ID(r); ok {
@@ -59,6 +63,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, mailproxy.ErrAuth):
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
+			h.loginFailed(r, user)
 			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
 		case errors.Is(err, mailproxy.ErrBusy):
 			// A POP3 maildrop locked by another mail program: the
@@ -83,6 +88,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
 		return
 	}
+	h.loginSucceeded(r, user)
 	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r), "collect", collect)
 	web.Redirect(w, r, h.afterLogin(r.PostForm.Get("next")))
 }

@@ -9,12 +9,6 @@ import (
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
-// inlineTypes are the only types ever shown inline (raster images, for
-// cid: pictures in HTML mail); everything else is a download.
-var inlineTypes = map[string]bool{
-	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
-}
-
 // downloadPart streams one attachment from the mail server to the browser
 // with constant memory.
 func (h *Handler) downloadPart(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +44,8 @@ func (p *partResponse) Begin(a mailproxy.Attachment) {
 	h := p.w.Header()
 	ctype := strings.ToLower(a.Type)
 	disp := "attachment"
-	if p.inline && inlineTypes[ctype] {
+	if p.inline && mailproxy.InlineImageType(ctype) {
+		// Only raster images (cid: pictures in HTML mail) are ever shown.
 		disp = "inline"
 	} else if !safeDownloadType(ctype) {
 		ctype = "application/octet-stream"
@@ -90,8 +85,15 @@ func contentDisposition(disp, name string) string {
 	if name == "" {
 		name = "attachment"
 	}
+	// Characters no file system or shell should see in a name.
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`"\/<>:|?*`, r) {
+			return '_'
+		}
+		return r
+	}, name)
 	ascii := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '/' {
+		if r > 0x7e {
 			return '_'
 		}
 		return r

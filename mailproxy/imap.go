@@ -2,6 +2,7 @@ package mailproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -46,15 +48,22 @@ type imapConn struct {
 	// only after Select().Wait() returns, so it cannot be trusted here.)
 	exists atomic.Uint32
 
+	budget   *budgetConn // nil for connections made elsewhere (tests)
 	timer    *time.Timer
 	timeout  time.Duration
 	timedOut chan struct{}
 	once     sync.Once
 }
 
-// extend pushes the connection's deadline forward (streaming downloads
-// call it as bytes flow, so a slow but moving transfer is not cut).
-func (c *imapConn) extend() { c.timer.Reset(c.timeout) }
+// extend pushes the connection's deadline forward and refills its read
+// budget (streaming downloads call it as bytes flow to the browser, so a
+// slow but moving transfer is not cut and a large one is not refused).
+func (c *imapConn) extend() {
+	c.timer.Reset(c.timeout)
+	if c.budget != nil {
+		c.budget.refill()
+	}
+}
 
 func (e *imapEntry) lastUsed() time.Time {
 	e.mu.Lock()
@@ -173,6 +182,9 @@ func (e *imapEntry) run(ctx context.Context, conn *imapConn, fn func(*imapConn) 
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	conn.timeout = timeout
+	if conn.budget != nil {
+		conn.budget.refill()
+	}
 	conn.timer = time.AfterFunc(timeout, func() {
 		conn.once.Do(func() { close(conn.timedOut) })
 		conn.c.Close()
@@ -233,6 +245,22 @@ func (e *imapEntry) connect(ctx context.Context, creds Credentials) (conn *imapC
 	return conn, true, nil
 }
 
+// maxMailboxName bounds a mailbox name from a URL (Dovecot allows 255
+// bytes per hierarchy level; deep trees stay far below this).
+const maxMailboxName = 1024
+
+// checkMailboxName refuses a mailbox name that no server can hold before
+// it reaches the wire: CR, LF and NUL (RFC 3501 §4.3 and §9: not in a
+// quoted string, NUL not even in a literal), invalid UTF-8 or absurd
+// length. go-imap would send CR/LF inside a literal, never as syntax, but
+// such a name can only come from a forged URL.
+func checkMailboxName(name string) error {
+	if name == "" || len(name) > maxMailboxName || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\x00") {
+		return fmt.Errorf("%w: bad mailbox name %q", ErrNotFound, name)
+	}
+	return nil
+}
+
 // errTimeout marks a command that ran past its deadline.
 var errTimeout = errors.New("command timed out")
 
@@ -274,9 +302,11 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	}
 	if opts.TLSConfig != nil {
 		opts.TLSConfig = opts.TLSConfig.Clone()
-		if opts.TLSConfig.ServerName == "" {
-			opts.TLSConfig.ServerName = up.Host
-		}
+	} else if up.Security != SecurityNone {
+		opts.TLSConfig = &tls.Config{}
+	}
+	if opts.TLSConfig != nil && opts.TLSConfig.ServerName == "" {
+		opts.TLSConfig.ServerName = up.Host
 	}
 
 	type result struct {
@@ -288,14 +318,7 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	go func() {
 		var c *imapclient.Client
 		var err error
-		switch up.Security {
-		case SecurityTLS:
-			c, err = imapclient.DialTLS(up.Addr(), opts)
-		case SecurityStartTLS:
-			c, err = imapclient.DialStartTLS(up.Addr(), opts)
-		default:
-			c, err = imapclient.DialInsecure(up.Addr(), opts)
-		}
+		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes)
 		if err == nil {
 			err = c.WaitGreeting()
 		}
@@ -381,6 +404,9 @@ func classify(err error) error {
 // earlier request. When the connection sat idle, a NOOP picks up new mail
 // and expunges that other clients made meanwhile.
 func (c *imapConn) sel(mailbox string) error {
+	if err := checkMailboxName(mailbox); err != nil {
+		return err
+	}
 	if c.selected == mailbox {
 		if time.Since(c.lastCmd) > time.Second {
 			if err := c.c.Noop().Wait(); err != nil {

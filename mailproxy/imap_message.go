@@ -81,7 +81,7 @@ func (p *bodyPlan) visit(bs imap.BodyStructure, path []int) {
 		if a.Name == "" {
 			a.Name = fallbackName(section, mt)
 		}
-		if a.CID != "" {
+		if a.CID != "" && InlineImageType(mt) {
 			p.cids[a.CID] = section
 		}
 		p.atts = append(p.atts, a)

@@ -535,7 +535,8 @@ func TestExtractPartStreams(t *testing.T) {
 
 func FuzzParseMessage(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "malformed", "*.eml"))
-	for _, file := range files {
+	hostile, _ := filepath.Glob(filepath.Join("..", "testdata", "hostile", "*.eml"))
+	for _, file := range append(files, hostile...) {
 		if data, err := os.ReadFile(file); err == nil && len(data) < 64<<10 {
 			f.Add(data)
 		}

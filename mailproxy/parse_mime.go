@@ -368,7 +368,7 @@ func (t *treeBuilder) cidLookup(cidURL func(string) string) func(string) string 
 	}
 	cids := map[string]string{}
 	for _, l := range t.leaves {
-		if cid := l.e.contentID(); cid != "" {
+		if cid := l.e.contentID(); cid != "" && InlineImageType(l.e.mediaType) {
 			cids[cid] = cid
 			if _, ok := cids[strings.ToLower(cid)]; !ok {
 				cids[strings.ToLower(cid)] = cid

@@ -39,7 +39,12 @@ type PoolOptions struct {
 	// MaxMessageBytes bounds a whole-message fetch used when the server's
 	// BODYSTRUCTURE cannot be used (default 20 MiB).
 	MaxMessageBytes int64
-	Logger          *slog.Logger
+	// MaxResponseBytes bounds what one upstream command may make us read
+	// (lines, literals, BODYSTRUCTURE; default 64 MiB, at least twice
+	// MaxMessageBytes): past it the connection is dropped. Attachment
+	// downloads stream and are not limited by it.
+	MaxResponseBytes int64
+	Logger           *slog.Logger
 }
 
 func (o *PoolOptions) withDefaults() PoolOptions {
@@ -65,6 +70,10 @@ func (o *PoolOptions) withDefaults() PoolOptions {
 	if v.MaxMessageBytes <= 0 {
 		v.MaxMessageBytes = 20 << 20
 	}
+	if v.MaxResponseBytes <= 0 {
+		v.MaxResponseBytes = 64 << 20
+	}
+	v.MaxResponseBytes = max(v.MaxResponseBytes, 2*v.MaxMessageBytes+1<<20)
 	if v.Logger == nil {
 		v.Logger = slog.New(slog.DiscardHandler)
 	}

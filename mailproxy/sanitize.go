@@ -30,6 +30,17 @@ type SanitizeOptions struct {
 	CIDURL func(cid string) string
 }
 
+// InlineImageType tells whether a part of media type t may be shown as
+// an image inside a page (cid: images) or served inline: raster formats
+// only. SVG is a document that can hold scripts and links.
+func InlineImageType(t string) bool {
+	switch strings.ToLower(t) {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
 // maxSanitizeRounds bounds the parse-sanitize rounds; markup that has not
 // settled by then is reduced to its text.
 const maxSanitizeRounds = 5

@@ -1,6 +1,9 @@
 package mailproxy
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,7 +61,7 @@ func activeContent(out string) string {
 					return key + " scheme " + s
 				}
 			case key == "style":
-				for _, bad := range []string{"url", "expression", "@import", "\\", "behavior", "binding"} {
+				for _, bad := range []string{"url", "expression", "@import", "\\", "behavior", "binding", "image-set", "var(", "attr(", "-moz-"} {
 					if strings.Contains(val, bad) {
 						return "style " + bad
 					}
@@ -247,6 +250,17 @@ func FuzzSanitizeHTML(f *testing.F) {
 		`<div style="font-family: 'A', &quot;B&quot;">q</div>`,
 	} {
 		f.Add(s, false)
+	}
+	// The HTML of the hostile-mail corpus.
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "hostile", "*.eml"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil || !bytes.Contains(bytes.ToLower(data), []byte("text/html")) {
+			continue
+		}
+		if _, body, ok := bytes.Cut(data, []byte("\r\n\r\n")); ok && len(body) < 16<<10 {
+			f.Add(string(body), true)
+		}
 	}
 	f.Fuzz(func(t *testing.T, in string, remote bool) {
 		opts := SanitizeOptions{RemoteImages: remote}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	nethtml "golang.org/x/net/html"
 )
 
 func TestDecodeBody(t *testing.T) {
@@ -158,4 +160,42 @@ func TestTextToHTML(t *testing.T) {
 			t.Errorf("%s: TextToHTML(%q) = %q, want %q", name, in, got, want[name])
 		}
 	}
+}
+
+// FuzzTextToHTML: whatever the plain text, its HTML has no active
+// content, every link is http, https or mailto, and the output stays
+// proportional to the input.
+func FuzzTextToHTML(f *testing.F) {
+	for _, s := range []string{
+		"see https://example.org/a?b=c&d=e.",
+		`http://x.example/"onmouseover="alert(1)`,
+		"javascript:alert(1)\nwww.example.org/'><script>alert(2)</script>",
+		"> quoted http://q.example/\n>> deeper <b>\n-- \nsig mailto:a@example.org",
+		"a@b.example <c@d.example> &amp; &#60;",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := TextToHTML(in)
+		if bad := activeContent(out); bad != "" {
+			t.Fatalf("TextToHTML(%q) = %q: has %s", in, out, bad)
+		}
+		z := nethtml.NewTokenizer(strings.NewReader(out))
+		for tt := z.Next(); tt != nethtml.ErrorToken; tt = z.Next() {
+			tok := z.Token()
+			if tok.Data != "a" || tt == nethtml.EndTagToken {
+				continue
+			}
+			for _, a := range tok.Attr {
+				if a.Key == "href" {
+					if s := urlScheme(browserURL(a.Val)); s != "http" && s != "https" && s != "mailto" {
+						t.Fatalf("TextToHTML(%q) links to %q", in, a.Val)
+					}
+				}
+			}
+		}
+		if len(out) > 40*len(in)+1024 {
+			t.Fatalf("TextToHTML of %d bytes gave %d bytes", len(in), len(out))
+		}
+	})
 }

@@ -25,9 +25,11 @@ const multipartMemory = 1 << 20
 // CSRF protects every state-changing request with a token, in addition to
 // cross-origin protection by Sec-Fetch-Site/Origin (CrossOrigin), for
 // browsers that send neither header. The token is an HMAC, under a key
-// derived from the operator's secrets, of a random per-browser cookie (a
-// signed double-submit cookie): a site that can plant cookies still cannot
-// compute a matching token. The cookie is set on the first request that
+// derived from the operator's secrets, of a random per-browser cookie and
+// of the session id the browser's session cookie names (a signed
+// double-submit cookie bound to the session): someone who can plant a
+// cookie they got from us still cannot compute a token for the victim's
+// session, whose id only the victim's encrypted cookie holds. The cookie is set on the first request that
 // lacks it, so every rendered form can carry the token (CSRFToken).
 //
 // POST, PUT, PATCH and DELETE must carry the token in the form field
@@ -43,7 +45,7 @@ func (m *SessionManager) CSRF(deny http.Handler) func(http.Handler) http.Handler
 			switch r.Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
 			default:
-				if nonce == "" || !m.validCSRF(nonce, formToken(r)) {
+				if nonce == "" || !m.validCSRF(nonce, m.csrfSession(r), formToken(r)) {
 					deny.ServeHTTP(w, r)
 					return
 				}
@@ -55,7 +57,7 @@ func (m *SessionManager) CSRF(deny http.Handler) func(http.Handler) http.Handler
 					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsHTTPS(r),
 				})
 			}
-			ctx := context.WithValue(r.Context(), csrfCtxKey{}, m.csrfToken(m.csrfKeys[0], nonce))
+			ctx := context.WithValue(r.Context(), csrfCtxKey{}, m.csrfToken(m.csrfKeys[0], nonce, m.csrfSession(r)))
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
@@ -79,21 +81,31 @@ func CSRFToken(r *http.Request) string {
 	return t
 }
 
-func (m *SessionManager) csrfToken(key []byte, nonce string) string {
+// csrfSession is the session id the request's cookie names ("" when
+// none): tokens are bound to it, so a form rendered for one session is
+// refused in another (signing in again makes forms from before stale).
+func (m *SessionManager) csrfSession(r *http.Request) string {
+	id, _ := m.ID(r)
+	return id
+}
+
+func (m *SessionManager) csrfToken(key []byte, nonce, session string) string {
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("thumbmail csrf v1\x00"))
+	mac.Write([]byte("thumbmail csrf v2\x00"))
 	mac.Write([]byte(nonce))
+	mac.Write([]byte{0})
+	mac.Write([]byte(session))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // validCSRF accepts a token made under any of the operator's secrets, so
 // rotating keys does not break forms already on screen.
-func (m *SessionManager) validCSRF(nonce, token string) bool {
+func (m *SessionManager) validCSRF(nonce, session, token string) bool {
 	if token == "" {
 		return false
 	}
 	for _, k := range m.csrfKeys {
-		if hmac.Equal([]byte(m.csrfToken(k, nonce)), []byte(token)) {
+		if hmac.Equal([]byte(m.csrfToken(k, nonce, session)), []byte(token)) {
 			return true
 		}
 	}

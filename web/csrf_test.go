@@ -134,3 +134,53 @@ func TestCSRFMultipart(t *testing.T) {
 		}
 	}
 }
+
+// TestCSRFBoundToSession: an attacker who plants their own anti-forgery
+// cookie in the victim's browser, together with a token valid for it in
+// the attacker's session (or before sign-in), still cannot post in the
+// victim's session.
+func TestCSRFBoundToSession(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	m, h := csrfServer(t, secret)
+	nonce, anonToken := getToken(t, h)
+	tokenFor := func(session *http.Cookie) string {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(nonce)
+		if session != nil {
+			req.AddCookie(session)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	sessionCookie := func() *http.Cookie {
+		r, _ := roundTrip(t, m, "x")
+		c, err := r.Cookie("thumbmail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	attacker, victim := sessionCookie(), sessionCookie()
+	attackerToken := tokenFor(attacker)
+	post := func(session *http.Cookie, token string) int {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(url.Values{CSRFField: {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(nonce)
+		req.AddCookie(session)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for name, token := range map[string]string{"attacker's session": attackerToken, "before sign-in": anonToken} {
+		if code := post(victim, token); code != http.StatusForbidden {
+			t.Errorf("token from the %s in the victim's session = %d, want 403", name, code)
+		}
+	}
+	if code := post(victim, tokenFor(victim)); code != http.StatusOK {
+		t.Errorf("the victim's own token = %d, want 200", code)
+	}
+	if code := post(attacker, attackerToken); code != http.StatusOK {
+		t.Errorf("the attacker's token in their own session = %d, want 200", code)
+	}
+}

@@ -31,7 +31,10 @@ func Redirect(w http.ResponseWriter, r *http.Request, url string) {
 }
 
 // LocalPath tells whether next is safe to redirect to after sign-in: a
-// path on this site ("/..."), never "//host", "/\host" or a scheme.
+// path on this site ("/..."), never "//host", "/\host" or a scheme, and
+// without backslashes, controls or percent-encoded slashes, backslashes
+// or controls ("/%2F/host", "/%5Chost", "%0D%0A") that a proxy or browser
+// could decode into one of those.
 func LocalPath(next string) bool {
 	if next == "" || next[0] != '/' || len(next) > 2048 {
 		return false
@@ -39,7 +42,18 @@ func LocalPath(next string) bool {
 	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
 		return false
 	}
-	return !strings.ContainsAny(next, "\\\r\n\t\x00")
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == 0xfeff {
+			return false
+		}
+	}
+	lower := strings.ToLower(next)
+	for _, enc := range []string{"%2f", "%5c", "%0", "%1", "%7f", "%25"} {
+		if strings.Contains(lower, enc) {
+			return false
+		}
+	}
+	return true
 }
 
 // LogError records the real cause of a failed request; pages only ever

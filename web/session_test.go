@@ -21,6 +21,18 @@ func TestLocalPath(t *testing.T) {
 		"f/INBOX":             false,
 		"/a\r\nSet-Cookie: x": false,
 		"/a\\b":               false,
+		"/%2F/evil.example":   false,
+		"/%2f%2fevil.example": false,
+		"/%5Cevil.example":    false,
+		"/%5c/evil.example":   false,
+		"/%252F/evil.example": false,
+		"/a%0D%0ALocation:x":  false,
+		"/a%00":               false,
+		"/\t/evil.example":    false,
+		"/\x00/evil":          false,
+		"/\u2028x":            false,
+		"/f/~SU5CT1g?page=2":  true,
+		"/f/INBOX/1-2?p=3":    true,
 	}
 	for in, want := range tests {
 		if got := LocalPath(in); got != want {

@@ -227,7 +227,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
-	h := handlers.New(handlers.Config{Sessions: sessions, Mail: backend, Logger: log, PageSize: c.pageSize})
+	h := handlers.New(handlers.Config{
+		Sessions: sessions, Mail: backend, Logger: log, PageSize: c.pageSize,
+		// Sign-in guessing limits, in memory (one instance).
+		LimitIP:   web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy}),
+		LimitUser: web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy}),
+	})
 	srv := &http.Server{
 		Handler:           h.Routes(),
 		ReadHeaderTimeout: 10 * time.Second,
