@@ -1,0 +1,92 @@
+package mailproxy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Filer is what a session offers around sending when its server keeps
+// folders (IMAP): a copy in Sent, drafts, the \Answered mark. POP3
+// sessions do not implement it.
+type Filer interface {
+	// SaveCopy APPENDs raw (RFC 5322, CRLF) to the special-use folder
+	// use ("sent" or "drafts"), \Seen, and \Draft for drafts. It returns
+	// the folder and the new message's id ("" when the server does not
+	// say, without UIDPLUS). ErrNotFound when there is no such folder.
+	SaveCopy(ctx context.Context, use string, raw []byte) (folder, id string, err error)
+	// MarkAnswered sets \Answered on a message.
+	MarkAnswered(ctx context.Context, folder, id string) error
+	// RemoveDraft deletes a saved draft for good.
+	RemoveDraft(ctx context.Context, folder, id string) error
+}
+
+var _ Filer = (*imapSession)(nil)
+
+// SaveCopy appends raw to the folder with special use use (RFC 3501
+// §6.3.11 APPEND; RFC 4315 APPENDUID gives the new UID).
+func (s *imapSession) SaveCopy(ctx context.Context, use string, raw []byte) (folder, id string, err error) {
+	flags := []imap.Flag{imap.FlagSeen}
+	if use == "drafts" {
+		flags = append(flags, imap.FlagDraft)
+	}
+	err = s.do(ctx, func(c *imapConn) error {
+		name, err := c.specialFolder(use)
+		if err != nil {
+			return err
+		}
+		folder = name
+		cmd := c.c.Append(name, int64(len(raw)), &imap.AppendOptions{Flags: flags, Time: time.Now()})
+		if _, err := cmd.Write(raw); err != nil {
+			cmd.Close()
+			return err
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		data, err := cmd.Wait()
+		if err != nil {
+			return err
+		}
+		if data != nil && data.UID != 0 && data.UIDValidity != 0 {
+			id = msgID(data.UIDValidity, data.UID)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("saving to %s: %w", use, err)
+	}
+	return folder, id, nil
+}
+
+// MarkAnswered sets \Answered (RFC 3501 §6.4.6 UID STORE +FLAGS.SILENT).
+func (s *imapSession) MarkAnswered(ctx context.Context, folder, id string) error {
+	return s.do(ctx, func(c *imapConn) error {
+		uid, err := c.selectFor(folder, id)
+		if err != nil {
+			return err
+		}
+		return c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagAnswered}}, nil).Close()
+	})
+}
+
+// RemoveDraft marks the draft \Deleted and expunges just it (RFC 4315 UID
+// EXPUNGE); without UIDPLUS it stays marked \Deleted, so no other
+// message marked so by another client is expunged by us.
+func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error {
+	return s.do(ctx, func(c *imapConn) error {
+		uid, err := c.selectFor(folder, id)
+		if err != nil {
+			return err
+		}
+		if err := c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		if c.caps.Has(imap.CapUIDPlus) || c.caps.Has(imap.CapIMAP4rev2) {
+			return c.c.UIDExpunge(imap.UIDSetNum(uid)).Close()
+		}
+		return nil
+	})
+}

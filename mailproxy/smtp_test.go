@@ -1,0 +1,206 @@
+package mailproxy_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/demo"
+)
+
+func newSubmitter(t *testing.T, o *demo.SMTPOptions) (*demo.SMTPServer, *mailproxy.Submitter) {
+	t.Helper()
+	srv, err := demo.StartSMTP(o)
+	if err != nil {
+		t.Fatalf("StartSMTP() = %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	up, err := mailproxy.ParseUpstream(srv.URL(), "smtp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+}
+
+var demoCreds = mailproxy.Credentials{Username: "demo", Password: "demo"}
+
+func TestSendDotLineAndEncoding(t *testing.T) {
+	srv, sub := newSubmitter(t, nil)
+	o := &mailproxy.Outgoing{
+		From:    mailproxy.Address{Name: "Jörg Müller", Email: "demo@example.org"},
+		To:      []mailproxy.Address{{Name: "Ann", Email: "ann@example.org"}},
+		Bcc:     []mailproxy.Address{{Email: "secret@example.org"}},
+		Subject: "Grüße – über alles",
+		Text:    "first\n.\n..\nlast line é\n",
+	}
+	raw, err := o.Build()
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	if err := sub.Send(context.Background(), demoCreds, o.From.Email, o.Recipients(), raw); err != nil {
+		t.Fatalf("Send() = %v", err)
+	}
+	subs := srv.Submissions()
+	if len(subs) != 1 {
+		t.Fatalf("server got %d messages, want 1", len(subs))
+	}
+	got := subs[0]
+	if strings.Join(got.To, ",") != "ann@example.org,secret@example.org" || got.From != "demo@example.org" {
+		t.Errorf("envelope = %q → %q", got.From, got.To)
+	}
+	if strings.Contains(string(got.Data), "secret@") {
+		t.Errorf("Bcc written into the message:\n%s", got.Data)
+	}
+	if strings.Contains(strings.ReplaceAll(string(got.Data), "\r\n", ""), "\n") {
+		t.Errorf("message has bare LF line ends")
+	}
+	mr, err := mail.CreateReader(strings.NewReader(string(got.Data)))
+	if err != nil {
+		t.Fatalf("CreateReader() = %v", err)
+	}
+	subj, _ := mr.Header.Subject()
+	if subj != o.Subject {
+		t.Errorf("Subject = %q, want %q", subj, o.Subject)
+	}
+	if raw := mr.Header.Get("Subject"); !strings.HasPrefix(raw, "=?") {
+		t.Errorf("raw Subject %q is not RFC 2047 encoded", raw)
+	}
+	from, _ := mr.Header.AddressList("From")
+	if len(from) != 1 || from[0].Name != "Jörg Müller" {
+		t.Errorf("From = %v", from)
+	}
+	if id, _ := mr.Header.MessageID(); !strings.HasSuffix(id, "@example.org") {
+		t.Errorf("Message-ID = %q", id)
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatalf("NextPart() = %v", err)
+	}
+	body, _ := io.ReadAll(p.Body)
+	if string(body) != "first\r\n.\r\n..\r\nlast line é\r\n" {
+		t.Errorf("body = %q, want the lone dot lines intact", body)
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	refuse := func(code int) error {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "secret upstream detail"}
+	}
+	tests := map[string]struct {
+		step  string
+		err   error
+		creds mailproxy.Credentials
+		want  error
+	}{
+		"greeting dropped":      {step: "greeting", err: errors.New("drop"), want: mailproxy.ErrUnavailable},
+		"greeting 554":          {step: "greeting", err: refuse(554), want: mailproxy.ErrUnavailable},
+		"EHLO refused":          {step: "EHLO", err: refuse(421), want: mailproxy.ErrUnavailable},
+		"wrong password":        {creds: mailproxy.Credentials{Username: "demo", Password: "nope"}, want: mailproxy.ErrAuth},
+		"AUTH temporary":        {step: "AUTH", err: refuse(454), want: mailproxy.ErrUnavailable},
+		"MAIL refused":          {step: "MAIL", err: refuse(553), want: mailproxy.ErrRejected},
+		"MAIL temporary":        {step: "MAIL", err: refuse(451), want: mailproxy.ErrUnavailable},
+		"RCPT refused":          {step: "RCPT bob@example.org", err: refuse(550), want: mailproxy.ErrRecipient},
+		"RCPT temporary":        {step: "RCPT bob@example.org", err: refuse(450), want: mailproxy.ErrUnavailable},
+		"DATA refused":          {step: "DATA", err: refuse(554), want: mailproxy.ErrRejected},
+		"DATA temporary":        {step: "DATA", err: refuse(452), want: mailproxy.ErrUnavailable},
+		"DATA times out (hang)": {step: "DATA", err: errHang, want: mailproxy.ErrUnavailable},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv, sub := newSubmitter(t, &demo.SMTPOptions{Fail: func(step string) error {
+				if step != tc.step {
+					return nil
+				}
+				if tc.err == errHang {
+					time.Sleep(5 * time.Second)
+					return nil
+				}
+				return tc.err
+			}})
+			creds := tc.creds
+			if creds.Username == "" {
+				creds = demoCreds
+			}
+			err := sub.Send(context.Background(), creds, "demo@example.org", []string{"ann@example.org", "bob@example.org"}, []byte("Subject: x\r\n\r\nhi\r\n"))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Send() = %v, want %v", err, tc.want)
+			}
+			var re *mailproxy.RecipientError
+			if errors.As(err, &re) && re.Address != "bob@example.org" {
+				t.Errorf("RecipientError.Address = %q", re.Address)
+			}
+			if n := len(srv.Submissions()); n != 0 {
+				t.Errorf("server accepted %d messages", n)
+			}
+		})
+	}
+}
+
+var errHang = errors.New("hang")
+
+func TestSendUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	up, _ := mailproxy.ParseUpstream("smtp+insecure://"+addr, "smtp")
+	sub := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: time.Second})
+	if err := sub.Send(context.Background(), demoCreds, "a@example.org", []string{"b@example.org"}, []byte("\r\n")); !errors.Is(err, mailproxy.ErrUnavailable) {
+		t.Fatalf("Send() = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestSendStartTLSRequired(t *testing.T) {
+	srv, err := demo.StartSMTP(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	up, _ := mailproxy.ParseUpstream("smtp://"+srv.Addr(), "smtp")
+	sub := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"b@example.org"}, []byte("\r\n")); !errors.Is(err, mailproxy.ErrUnavailable) {
+		t.Fatalf("Send() without STARTTLS offered = %v, want ErrUnavailable", err)
+	}
+	if n := len(srv.Submissions()); n != 0 {
+		t.Errorf("sent in plain text: %d messages", n)
+	}
+}
+
+func TestSendAuthLoginFallback(t *testing.T) {
+	for name, mechs := range map[string][]string{"LOGIN only": {"LOGIN"}, "PLAIN only": {"PLAIN"}} {
+		t.Run(name, func(t *testing.T) {
+			srv, sub := newSubmitter(t, &demo.SMTPOptions{AuthMechs: mechs})
+			if err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"b@example.org"}, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+				t.Fatalf("Send() = %v", err)
+			}
+			if s := srv.Submissions(); len(s) != 1 || s[0].User != "demo" {
+				t.Errorf("Submissions() = %+v", s)
+			}
+		})
+	}
+}
+
+func TestSendContextCancel(t *testing.T) {
+	_, sub := newSubmitter(t, &demo.SMTPOptions{Fail: func(step string) error {
+		if step == "MAIL" {
+			time.Sleep(3 * time.Second)
+		}
+		return nil
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := sub.Send(ctx, demoCreds, "demo@example.org", []string{"b@example.org"}, []byte("\r\n"))
+	if !errors.Is(err, mailproxy.ErrUnavailable) {
+		t.Fatalf("Send() = %v, want ErrUnavailable", err)
+	}
+}
