@@ -28,11 +28,28 @@ type Config struct {
 	PageSize int            // messages per list page (default 50)
 	Location *time.Location // time zone dates are shown in (default Local)
 	Now      func() time.Time
+
+	// Submit sends mail (SMTP submission); nil hides Compose and Reply.
+	Submit *mailproxy.Submitter
+	// SavesSent is set when the submission server files a copy in Sent
+	// itself, so thumbmail does not APPEND one.
+	SavesSent bool
+	// MaxUpload bounds the attachments of one message and a compose
+	// request's body (default 25 MB).
+	MaxUpload int64
+	// CannedReplies are the one-tap quick replies.
+	CannedReplies []string
+	// Signature is appended to new messages and replies ("-- " above it).
+	Signature string
+	// MailDomain makes a From address for user names without "@"
+	// (user@MailDomain).
+	MailDomain string
 }
 
 // Handler serves every page.
 type Handler struct {
-	cfg Config
+	cfg     Config
+	compose *composeStore
 }
 
 // New checks cfg and returns the handler set.
@@ -49,7 +66,10 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 25 << 20
+	}
+	return &Handler{cfg: cfg, compose: newComposeStore(4*cfg.MaxUpload, 2*time.Hour, cfg.Now)}
 }
 
 // sessionPayload is what the server-side store keeps, sealed, per session.
@@ -132,6 +152,7 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.User = us.creds.Username
 		b.Caps = us.mail.Caps()
 		_, b.CanDelete = us.mail.(deleter)
+		b.CanSend = h.cfg.Submit != nil
 	}
 	return b
 }
@@ -147,6 +168,9 @@ var notices = map[string]string{
 	"deleted":      "Deleted.",
 	"noneselected": "Nothing was selected.",
 	"expired":      "Your session ended. Please sign in again.",
+	"sent":         "Sent.",
+	"sentnocopy":   "Sent. A copy could not be saved in your Sent folder.",
+	"draftsaved":   "Draft saved.",
 }
 
 func noticeText(key string) string { return notices[key] }

@@ -21,6 +21,9 @@ type Filer interface {
 	MarkAnswered(ctx context.Context, folder, id string) error
 	// RemoveDraft deletes a saved draft for good.
 	RemoveDraft(ctx context.Context, folder, id string) error
+	// SpecialFolder names the folder with special use use ("drafts",
+	// "sent"); ErrNotFound when there is none.
+	SpecialFolder(ctx context.Context, use string) (string, error)
 }
 
 var _ Filer = (*imapSession)(nil)
@@ -89,4 +92,16 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 		}
 		return nil
 	})
+}
+
+// SpecialFolder names the folder with special use use (RFC 6154, or a
+// common name), cached for the connection's life.
+func (s *imapSession) SpecialFolder(ctx context.Context, use string) (string, error) {
+	var name string
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		name, err = c.specialFolder(use)
+		return err
+	})
+	return name, err
 }

@@ -1,0 +1,408 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/demo"
+)
+
+// sendEnv is the test environment with an in-process SMTP server that
+// records submissions and fails the step in failStep, if any.
+type sendEnv struct {
+	*testEnv
+	smtp     *demo.SMTPServer
+	failStep atomic.Pointer[string]
+}
+
+func newSendEnv(t *testing.T, maxUpload int64) *sendEnv {
+	t.Helper()
+	e := &sendEnv{testEnv: newEnv(t, nil)}
+	srv, err := demo.StartSMTP(&demo.SMTPOptions{Fail: func(step string) error {
+		if f := e.failStep.Load(); f != nil && *f != "" && strings.HasPrefix(step, *f) {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "secret upstream detail"}
+		}
+		if f := e.failStep.Load(); f != nil && *f == "timeout" && step == "DATA" {
+			time.Sleep(3 * time.Second)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("StartSMTP() = %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	e.smtp = srv
+	up, err := mailproxy.ParseUpstream(srv.URL(), "smtp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.handler.cfg
+	cfg.Submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	cfg.MailDomain = "example.org"
+	cfg.MaxUpload = maxUpload
+	cfg.CannedReplies = []string{"Thanks, got it", "Call me"}
+	cfg.Signature = "Sent from my phone"
+	e.handler = New(cfg)
+	e.srv.Close()
+	e.srv = httptest.NewServer(e.handler.Routes())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *sendEnv) fail(step string) { e.failStep.Store(&step) }
+
+type file struct{ name, content string }
+
+// postMultipart posts a compose form with files, as a browser does.
+func (e *sendEnv) postMultipart(c *http.Client, path string, form url.Values, files []file) result {
+	e.t.Helper()
+	if !form.Has("csrf") {
+		form.Set("csrf", e.csrfToken(c, path))
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		w, _ := mw.CreateFormFile("files", f.name)
+		io.WriteString(w, f.content)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, body: string(b), header: resp.Header}
+}
+
+var tokenRE = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+func formToken(t *testing.T, body string) string {
+	t.Helper()
+	m := tokenRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("page has no compose token: %s", body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// summaries lists a folder through a fresh mailproxy session.
+func (e *sendEnv) summaries(folder string) []mailproxy.Summary {
+	e.t.Helper()
+	s := e.pool.Session("check", mailproxy.Credentials{Username: "demo", Password: "demo"})
+	p, err := s.List(context.Background(), folder, mailproxy.ListQuery{Page: 1, PageSize: 100})
+	if err != nil {
+		e.t.Fatalf("List(%s) = %v", folder, err)
+	}
+	return p.Messages
+}
+
+func parseSent(t *testing.T, raw []byte) (*mail.Reader, string) {
+	t.Helper()
+	mr, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("CreateReader() = %v", err)
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatalf("NextPart() = %v", err)
+	}
+	b, _ := io.ReadAll(p.Body)
+	return mr, string(b)
+}
+
+const origMail = `From: "Ann Example" <ann@example.net>
+Reply-To: Ann's list <list@example.net>
+To: demo@example.org, "Bob" <bob@example.net>
+Cc: DEMO@example.org, carol@example.net, bob@example.net
+Subject: Re: Fwd: RE: Lunch =?UTF-8?Q?=0D=0ABcc:_evil@example.com?=
+Message-ID: <orig-1@example.net>
+References: <root@example.net> <mid@example.net>
+Date: Mon, 02 Jan 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Shall we meet at noon?
+`
+
+func TestQuickReply(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	msgURL := e.putMessage(c, "INBOX", origMail)
+	page := e.get(c, msgURL)
+	for _, want := range []string{`action="` + msgURL + `/quickreply"`, "Thanks, got it", `href="` + msgURL + `/reply?all=1"`, `href="/compose"`} {
+		if !strings.Contains(page.body, html.EscapeString(want)) && !strings.Contains(page.body, want) {
+			t.Errorf("message page lacks %q", want)
+		}
+	}
+	tok := formToken(t, page.body)
+	form := url.Values{"token": {tok}, "text": {"See you there\n.\nbye"}}
+	r := e.do(c, "POST", msgURL+"/quickreply", form)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != msgURL+"?n=sent" {
+		t.Fatalf("POST quickreply = %d %q; %s", r.status, r.header.Get("Location"), r.body)
+	}
+	// A second tap of the same form sends nothing more.
+	form.Del("csrf")
+	if r := e.do(c, "POST", msgURL+"/quickreply", form); r.status != http.StatusSeeOther {
+		t.Errorf("second POST = %d", r.status)
+	}
+	subs := e.smtp.Submissions()
+	if len(subs) != 1 {
+		t.Fatalf("SMTP got %d messages, want 1", len(subs))
+	}
+	if got := strings.Join(subs[0].To, ","); got != "list@example.net" {
+		t.Errorf("envelope To = %q, want the Reply-To address", got)
+	}
+	mr, body := parseSent(t, subs[0].Data)
+	subj, _ := mr.Header.Subject()
+	if subj != "Re: Lunch Bcc: evil@example.com" {
+		t.Errorf("Subject = %q", subj)
+	}
+	if mr.Header.Get("Bcc") != "" {
+		t.Errorf("a Bcc header was injected")
+	}
+	if irt, _ := mr.Header.MsgIDList("In-Reply-To"); len(irt) != 1 || irt[0] != "orig-1@example.net" {
+		t.Errorf("In-Reply-To = %v", irt)
+	}
+	if refs, _ := mr.Header.MsgIDList("References"); strings.Join(refs, " ") != "root@example.net mid@example.net orig-1@example.net" {
+		t.Errorf("References = %v", refs)
+	}
+	if !strings.Contains(body, "See you there\r\n.\r\nbye\r\n") || !strings.Contains(body, "-- \r\nSent from my phone") || !strings.Contains(body, "> Shall we meet at noon?") {
+		t.Errorf("body = %q", body)
+	}
+	// A copy in Sent, the original answered.
+	sent := e.summaries("Sent")
+	if len(sent) == 0 || sent[0].Subject != subj {
+		t.Errorf("newest in Sent = %+v, want the reply", sent[:min(1, len(sent))])
+	}
+	for _, s := range e.summaries("INBOX") {
+		if strings.Contains(s.Subject, "Lunch") && !s.Answered {
+			t.Errorf("original not marked answered")
+		}
+	}
+}
+
+func TestCannedReplyAndReplyAll(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	msgURL := e.putMessage(c, "INBOX", origMail)
+	tok := formToken(t, e.get(c, msgURL).body)
+	r := e.do(c, "POST", msgURL+"/quickreply", url.Values{"token": {tok}, "canned": {"Call me"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("POST canned = %d; %s", r.status, r.body)
+	}
+	if subs := e.smtp.Submissions(); len(subs) != 1 || !strings.HasPrefix(string(subs[0].Data[bytes.Index(subs[0].Data, []byte("\r\n\r\n"))+4:]), "Call me\r\n") {
+		t.Errorf("canned reply not sent as the text: %d", len(subs))
+	}
+
+	page := e.get(c, msgURL+"/reply?all=1")
+	if page.status != http.StatusOK {
+		t.Fatalf("GET reply-all = %d", page.status)
+	}
+	to := regexp.MustCompile(`id="to" name="to" value="([^"]*)"`).FindStringSubmatch(page.body)
+	cc := regexp.MustCompile(`id="cc" name="cc" value="([^"]*)"`).FindStringSubmatch(page.body)
+	if to == nil || cc == nil {
+		t.Fatalf("reply-all form lacks To/Cc: %s", page.body)
+	}
+	if got := html.UnescapeString(to[1]); got != `"Ann's list" <list@example.net>` {
+		t.Errorf("To = %q", got)
+	}
+	if got := html.UnescapeString(cc[1]); got != `"Bob" <bob@example.net>, carol@example.net` {
+		t.Errorf("Cc = %q (want no demo address, no duplicate)", got)
+	}
+	if !strings.Contains(page.body, `value="Re: Lunch Bcc: evil@example.com"`) {
+		t.Errorf("subject not cleaned or prefixes piled up")
+	}
+}
+
+func TestComposeFailureKeepsEverything(t *testing.T) {
+	for _, step := range []string{"greeting", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "timeout"} {
+		t.Run(step, func(t *testing.T) {
+			e := newSendEnv(t, 1<<20)
+			c := e.login()
+			tok := formToken(t, e.get(c, "/compose").body)
+			e.fail(step)
+			form := url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "subject": {"Über plans"}, "body": {"my long careful text"}}
+			r := e.postMultipart(c, "/compose", form, []file{{"notes.txt", "attached words"}})
+			if r.status != http.StatusBadGateway {
+				t.Fatalf("POST /compose with %s failing = %d, want 502", step, r.status)
+			}
+			for _, want := range []string{"my long careful text", "Über plans", "notes.txt", "Nothing was sent", "ann@example.net"} {
+				if !strings.Contains(html.UnescapeString(r.body), want) {
+					t.Errorf("page after failure lacks %q", want)
+				}
+			}
+			if strings.Contains(r.body, "secret upstream detail") {
+				t.Errorf("upstream text on the page")
+			}
+			// Fixed: the same form sends, with the kept attachment.
+			e.fail("")
+			form.Del("csrf")
+			if r := e.postMultipart(c, "/compose", form, nil); r.status != http.StatusSeeOther {
+				t.Fatalf("retry = %d; %s", r.status, r.body)
+			}
+			subs := e.smtp.Submissions()
+			if len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte("notes.txt")) {
+				t.Fatalf("retry sent %d messages, want 1 with notes.txt", len(subs))
+			}
+		})
+	}
+}
+
+func TestComposeRefusesBadInput(t *testing.T) {
+	tests := map[string]url.Values{
+		"CRLF in subject":  {"to": {"ann@example.net"}, "subject": {"hi\r\nBcc: evil@example.com"}},
+		"bad address":      {"to": {"ann at example"}},
+		"CR in address":    {"to": {"ann@example.net\rBcc: x@example.com"}},
+		"no recipient":     {"subject": {"x"}},
+		"bad In-Reply-To":  {"to": {"ann@example.net"}, "in_reply_to": {"a>\r\nBcc: x"}},
+		"control in name":  {"to": {"ann@example.net"}, "from_name": {"Demo\x00User"}},
+		"control in name2": {"to": {"\"A\x07\" <ann@example.net>"}},
+	}
+	for name, form := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newSendEnv(t, 1<<20)
+			c := e.login()
+			form.Set("token", formToken(t, e.get(c, "/compose").body))
+			form.Set("action", "send")
+			form.Set("body", "kept text")
+			r := e.do(c, "POST", "/compose", form)
+			if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "kept text") {
+				t.Errorf("POST = %d, want 422 with the text kept; %s", r.status, r.body)
+			}
+			if n := len(e.smtp.Submissions()); n != 0 {
+				t.Errorf("sent %d messages", n)
+			}
+		})
+	}
+}
+
+func TestUploadLimit(t *testing.T) {
+	e := newSendEnv(t, 4<<10)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	form := url.Values{"token": {tok}, "action": {"attach"}, "to": {"ann@example.net"}, "body": {"text"}}
+	// Over the form's limit but under the request limit: the form comes back.
+	r := e.postMultipart(c, "/compose", form, []file{{"a.bin", strings.Repeat("x", 3<<10)}, {"b.bin", strings.Repeat("y", 3<<10)}})
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "too big") || !strings.Contains(r.body, "a.bin") {
+		t.Errorf("two files over the limit = %d; %s", r.status, r.body)
+	}
+	// Over the request limit: refused before parsing, with a clear page.
+	form.Del("csrf")
+	r = e.postMultipart(c, "/compose", form, []file{{"huge.bin", strings.Repeat("z", 2<<20)}})
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "too big") {
+		t.Errorf("huge upload = %d; %s", r.status, r.body)
+	}
+	// Remove before sending.
+	form.Del("csrf")
+	form.Set("remove", "0")
+	r = e.postMultipart(c, "/compose", form, nil)
+	if strings.Contains(r.body, "a.bin") {
+		t.Errorf("a.bin still attached after Remove")
+	}
+}
+
+func TestForwardWithAttachments(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	msgURL := e.putMessage(c, "INBOX", "From: ann@example.net\r\nTo: demo@example.org\r\nSubject: Fwd: photos\r\nMessage-ID: <p@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"data.csv\"\r\n\r\na,b\r\n1,2\r\n--b--\r\n")
+	page := e.get(c, msgURL+"/forward")
+	if !strings.Contains(page.body, "data.csv") || !strings.Contains(page.body, `value="Fwd: photos"`) || !strings.Contains(page.body, "see attached") {
+		t.Fatalf("forward page: %s", page.body)
+	}
+	r := e.postMultipart(c, "/compose", url.Values{"token": {formToken(t, page.body)}, "action": {"send"}, "to": {"bob@example.net"}, "subject": {"Fwd: photos"}, "body": {"fyi"}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("send forward = %d; %s", r.status, r.body)
+	}
+	subs := e.smtp.Submissions()
+	if len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte(`filename=data.csv`)) && !bytes.Contains(subs[0].Data, []byte(`filename="data.csv"`)) {
+		t.Fatalf("forward lacks the attachment: %s", subs[0].Data)
+	}
+}
+
+func TestDraftSaveResumeSend(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	drafts := e.demoCount("Drafts")
+	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "subject": {"half done"}, "body": {"first thoughts"}}, []file{{"plan.txt", "the plan"}})
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(loc, "/edit?n=draftsaved") {
+		t.Fatalf("save draft = %d %q; %s", r.status, loc, r.body)
+	}
+	if n := e.demoCount("Drafts"); n != drafts+1 {
+		t.Fatalf("Drafts has %d messages, want %d", n, drafts+1)
+	}
+	page := e.get(c, loc)
+	for _, want := range []string{"Draft saved.", "first thoughts", "plan.txt", `value="half done"`, `name="draft_id" value="`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("resumed draft lacks %q: %s", want, page.body)
+		}
+	}
+	form := url.Values{"action": {"send"}}
+	for _, k := range []string{"token", "to", "subject", "draft_folder", "draft_id", "back"} {
+		m := regexp.MustCompile(`name="` + k + `" value="([^"]*)"`).FindStringSubmatch(page.body)
+		if m != nil {
+			form.Set(k, html.UnescapeString(m[1]))
+		}
+	}
+	form.Set("body", "final text")
+	if r := e.postMultipart(c, "/compose", form, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("send draft = %d; %s", r.status, r.body)
+	}
+	if n := e.demoCount("Drafts"); n != drafts {
+		t.Errorf("Drafts has %d messages after sending, want %d (draft deleted)", n, drafts)
+	}
+	if subs := e.smtp.Submissions(); len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte("plan.txt")) {
+		t.Errorf("sent draft lacks its attachment")
+	}
+}
+
+func TestDoubleTapSendsOnce(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	csrf := e.csrfToken(c, "/compose")
+	var wg sync.WaitGroup
+	var codes [3]int
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = e.do(c, "POST", "/compose", url.Values{"csrf": {csrf}, "token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "body": {"once"}}).status
+		}()
+	}
+	wg.Wait()
+	for i, code := range codes {
+		if code != http.StatusSeeOther {
+			t.Errorf("tap %d = %d", i, code)
+		}
+	}
+	if n := len(e.smtp.Submissions()); n != 1 {
+		t.Errorf("three taps sent %d messages, want 1", n)
+	}
+}
+
