@@ -405,4 +405,3 @@ func TestDoubleTapSendsOnce(t *testing.T) {
 		t.Errorf("three taps sent %d messages, want 1", n)
 	}
 }
-

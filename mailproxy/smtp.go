@@ -248,4 +248,3 @@ func (s *Submitter) classify(step string, err error, perm error) error {
 	}
 	return fmt.Errorf("%w: smtp %s: %v", ErrUnavailable, step, err)
 }
-

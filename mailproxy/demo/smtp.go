@@ -288,4 +288,3 @@ func (s *Server) StartSMTP() (*SMTPServer, error) {
 
 // Address is the demo user's mail address, demo@example.org.
 func (s *Server) Address() string { return me.email }
-
