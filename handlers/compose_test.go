@@ -21,6 +21,8 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
+	"github.com/thumbmail/thumbmail/web"
 )
 
 // sendEnv is the test environment with an in-process SMTP server that
@@ -403,5 +405,46 @@ func TestDoubleTapSendsOnce(t *testing.T) {
 	}
 	if n := len(e.smtp.Submissions()); n != 1 {
 		t.Errorf("three taps sent %d messages, want 1", n)
+	}
+}
+
+// TestPOP3QuickReply sends from a POP3 session: the reply goes out with
+// its threading headers; there is no Sent folder to copy to and no draft
+// button.
+func TestPOP3QuickReply(t *testing.T) {
+	msgs := demo.Messages(time.Now())["INBOX"]
+	srv, err := pop3test.Start(&pop3test.Options{Users: map[string]string{"demo": "demo"}, Messages: map[string][][]byte{"demo": msgs[:3]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	up, _ := mailproxy.ParseUpstream(srv.URL(), "pop3")
+	backend := mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
+	defer backend.Close()
+	relay, err := demo.StartSMTP(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	smtpUp, _ := mailproxy.ParseUpstream(relay.URL(), "smtp")
+	sm, _ := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("p", 40)}, Store: web.NewMemoryStore()})
+	h := New(Config{Sessions: sm, Mail: backend, Logger: slog.New(slog.DiscardHandler), MailDomain: "example.org",
+		Submit: mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: smtpUp, Logger: slog.New(slog.DiscardHandler)})})
+	hs := httptest.NewServer(h.Routes())
+	defer hs.Close()
+	e := &testEnv{t: t, srv: hs}
+	c := e.login()
+	link := messageLinks(e.get(c, "/f/INBOX").body)[0]
+	page := e.get(c, link)
+	if strings.Contains(e.get(c, link+"/reply").body, "Save draft") {
+		t.Errorf("POP3 compose offers Save draft")
+	}
+	r := e.do(c, "POST", link+"/quickreply", url.Values{"token": {formToken(t, page.body)}, "canned": {"Thanks, got it"}})
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(r.header.Get("Location"), "?n=sent") {
+		t.Fatalf("POP3 quick reply = %d %q; %s", r.status, r.header.Get("Location"), r.body)
+	}
+	subs := relay.Submissions()
+	if len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte("In-Reply-To: <")) || subs[0].From != "demo@example.org" {
+		t.Fatalf("POP3 reply submissions = %d", len(subs))
 	}
 }
