@@ -32,6 +32,7 @@ func TestConfigErrors(t *testing.T) {
 		"unknown flag":   {"-nope"},
 		"extra argument": {"extra"},
 		"negative idle":  {"-session-idle", "-1m"},
+		"no upload":      {"-max-upload", "0"},
 	}
 	for name, args := range tests {
 		if _, err := parseConfig(args, &bytes.Buffer{}); err == nil {
@@ -50,7 +51,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if err != flag.ErrHelp {
 		t.Fatalf("parseConfig(-h) = %v", err)
 	}
-	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo"} {
+	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo", "smtp", "smtp-saves-sent", "max-upload", "canned-replies", "signature", "mail-domain"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not document -%s and %s", name, envName(name))
 		}
@@ -65,6 +66,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		"missing CA file": {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-ca-file", "/nonexistent.pem"},
 		"imap and pop3":   {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-pop3", "pop3s://x"},
 		"pop3 as imap":    {"-listen", "127.0.0.1:0", "-pop3", "imaps://x"},
+		"imap as smtp":    {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-smtp", "imaps://y"},
 	}
 	for name, args := range tests {
 		if err := run(args, &bytes.Buffer{}); err == nil {
