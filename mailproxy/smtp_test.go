@@ -2,9 +2,16 @@ package mailproxy_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -202,5 +209,66 @@ func TestSendContextCancel(t *testing.T) {
 	err := sub.Send(ctx, demoCreds, "demo@example.org", []string{"b@example.org"}, []byte("\r\n"))
 	if !errors.Is(err, mailproxy.ErrUnavailable) {
 		t.Fatalf("Send() = %v, want ErrUnavailable", err)
+	}
+}
+
+// testCert is a self-signed certificate for 127.0.0.1 and a pool that
+// trusts it.
+func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtp.test"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+func TestSendTLS(t *testing.T) {
+	cert, pool := testCert(t)
+	srvTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
+	tests := map[string]struct {
+		implicit bool
+		roots    *x509.CertPool
+		want     error
+	}{
+		"STARTTLS":               {roots: pool},
+		"implicit TLS":           {implicit: true, roots: pool},
+		"STARTTLS untrusted":     {roots: x509.NewCertPool(), want: mailproxy.ErrUnavailable},
+		"implicit TLS untrusted": {implicit: true, roots: x509.NewCertPool(), want: mailproxy.ErrUnavailable},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv, err := demo.StartSMTP(&demo.SMTPOptions{TLSConfig: srvTLS, ImplicitTLS: tc.implicit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			up, err := mailproxy.ParseUpstream(srv.URL(), "smtp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, TLSConfig: &tls.Config{RootCAs: tc.roots}, Logger: slog.New(slog.DiscardHandler)})
+			err = sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"b@example.org"}, []byte("Subject: x\r\n\r\nhi\r\n"))
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Send() = %v, want %v", err, tc.want)
+			}
+			if n := len(srv.Submissions()); (n == 1) != (tc.want == nil) {
+				t.Errorf("server accepted %d messages", n)
+			}
+		})
 	}
 }

@@ -39,8 +39,10 @@ type SMTPOptions struct {
 	// returns (an *smtp.SMTPError for a reply code) fails that step. A
 	// "greeting" error closes the connection without a greeting.
 	Fail func(step string) error
-	// TLSConfig enables STARTTLS.
-	TLSConfig *tls.Config
+	// TLSConfig enables STARTTLS, or with ImplicitTLS TLS from the first
+	// byte (smtps).
+	TLSConfig   *tls.Config
+	ImplicitTLS bool
 	// NoAuth advertises no AUTH at all; AuthMechs restricts the
 	// mechanisms offered (default PLAIN and LOGIN).
 	NoAuth    bool
@@ -82,6 +84,9 @@ func StartSMTP(opts *SMTPOptions) (*SMTPServer, error) {
 	if s.o.Fail != nil {
 		ln = &failListener{Listener: ln, fail: s.o.Fail}
 	}
+	if s.o.ImplicitTLS && s.o.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.o.TLSConfig)
+	}
 	s.ln = ln
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		if err := s.fail("EHLO"); err != nil {
@@ -92,7 +97,9 @@ func StartSMTP(opts *SMTPOptions) (*SMTPServer, error) {
 	}))
 	s.srv.Domain = "demo.localhost"
 	s.srv.AllowInsecureAuth = true
-	s.srv.TLSConfig = s.o.TLSConfig
+	if !s.o.ImplicitTLS {
+		s.srv.TLSConfig = s.o.TLSConfig
+	}
 	s.srv.ReadTimeout = time.Minute
 	s.srv.WriteTimeout = time.Minute
 	s.srv.MaxMessageBytes = 64 << 20
@@ -100,9 +107,12 @@ func StartSMTP(opts *SMTPOptions) (*SMTPServer, error) {
 	return s, nil
 }
 
-// URL is the server's upstream URL: smtp+insecure://, or smtp:// when
-// it offers STARTTLS.
+// URL is the server's upstream URL: smtp+insecure://, smtp:// when it
+// offers STARTTLS, smtps:// with implicit TLS.
 func (s *SMTPServer) URL() string {
+	if s.o.TLSConfig != nil && s.o.ImplicitTLS {
+		return "smtps://" + s.ln.Addr().String()
+	}
 	if s.o.TLSConfig != nil {
 		return "smtp://" + s.ln.Addr().String()
 	}
