@@ -170,10 +170,17 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 		return
 	}
+	o.MessageID = mailproxy.NewMessageID(o.From.Domain())
 	raw, err := o.Build()
 	if err != nil {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 		return
+	}
+	own := raw // the copy in Sent keeps Bcc
+	if len(o.Bcc) > 0 {
+		if own, err = o.BuildCopy(); err != nil {
+			own = raw
+		}
 	}
 	// A send that began completes even if the browser goes away.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 3*time.Minute)
@@ -187,7 +194,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 	notice := "sent"
 	if f, ok := us.mail.(mailproxy.Filer); ok {
 		if !h.cfg.SavesSent {
-			if _, _, err := f.SaveCopy(ctx, "sent", raw); err != nil {
+			if _, _, err := f.SaveCopy(ctx, "sent", own); err != nil {
 				web.LogError(ctx, r, "saving the sent copy", err)
 				notice = "sentnocopy"
 			}
@@ -219,7 +226,7 @@ func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, us *userSess
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 		return
 	}
-	raw, err := o.Build()
+	raw, err := o.BuildCopy()
 	if err != nil {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 		return

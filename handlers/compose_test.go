@@ -448,3 +448,37 @@ func TestPOP3QuickReply(t *testing.T) {
 		t.Fatalf("POP3 reply submissions = %d", len(subs))
 	}
 }
+
+// TestBccKeptOnlyInSent: Bcc recipients get the mail, nobody sees them in
+// the message, and the sender's copy in Sent keeps them.
+func TestBccKeptOnlyInSent(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "bcc": {"hidden@example.net"}, "subject": {"bcc test"}, "body": {"x"}, "from_name": {"Dëmo Üser"}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("send = %d; %s", r.status, r.body)
+	}
+	subs := e.smtp.Submissions()
+	if len(subs) != 1 || strings.Join(subs[0].To, ",") != "ann@example.net,hidden@example.net" || bytes.Contains(subs[0].Data, []byte("hidden@")) {
+		t.Fatalf("submission = %+v", subs)
+	}
+	sent, _ := fetchAll(t, e.demo.Addr(), "demo", "demo", "Sent")
+	last := sent[len(sent)-1]
+	if !regexp.MustCompile(`(?m)^Bcc: <?hidden@example.net`).Match(last) {
+		t.Errorf("Sent copy lacks Bcc:\n%s", last)
+	}
+	mr, _ := mail.CreateReader(bytes.NewReader(last))
+	if from, _ := mr.Header.AddressList("From"); len(from) != 1 || from[0].Name != "Dëmo Üser" {
+		t.Errorf("From = %v", from)
+	}
+	id1, _ := mr.Header.MessageID()
+	mr2, _ := mail.CreateReader(bytes.NewReader(subs[0].Data))
+	if id2, _ := mr2.Header.MessageID(); id1 == "" || id1 != id2 {
+		t.Errorf("Message-ID in Sent %q, sent %q", id1, id2)
+	}
+	// The display name is remembered for the next message.
+	if page := e.get(c, "/compose").body; !strings.Contains(page, `value="Dëmo Üser"`) {
+		t.Errorf("display name not remembered")
+	}
+}

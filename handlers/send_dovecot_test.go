@@ -36,9 +36,9 @@ func deliverLocal(dc *dovecottest.Server, sub demo.Submission) error {
 
 // fetchAll returns the raw messages and flags of a user's folder, oldest
 // first, straight over IMAP.
-func fetchAll(t *testing.T, dc *dovecottest.Server, user, pass, folder string) (raws [][]byte, flags [][]imap.Flag) {
+func fetchAll(t *testing.T, addr, user, pass, folder string) (raws [][]byte, flags [][]imap.Flag) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(dc.IMAPAddr, nil)
+	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatalf("DialInsecure() = %v", err)
 	}
@@ -143,7 +143,7 @@ func TestSendDovecot(t *testing.T) {
 		t.Fatalf("forward = %d; %s", r.status, r.body)
 	}
 
-	raws, _ := fetchAll(t, dc, "bob", "bob-pw", "INBOX")
+	raws, _ := fetchAll(t, dc.IMAPAddr, "bob", "bob-pw", "INBOX")
 	if len(raws) != 3 {
 		t.Fatalf("bob's INBOX has %d messages, want 3\n%s", len(raws), dc.Log())
 	}
@@ -174,11 +174,11 @@ func TestSendDovecot(t *testing.T) {
 			t.Errorf("message %d in bob's INBOX lacks attachment %s", i, want)
 		}
 	}
-	sent, _ := fetchAll(t, dc, "alice", "alice-pw", "Sent")
+	sent, _ := fetchAll(t, dc.IMAPAddr, "alice", "alice-pw", "Sent")
 	if len(sent) != 3 || !bytes.Contains(sent[0], []byte("In-Reply-To: <orig-42@localhost>")) || !bytes.Contains(sent[1], []byte("photo.jpg")) {
 		t.Errorf("alice's Sent has %d messages, want the 3 sent", len(sent))
 	}
-	_, flags := fetchAll(t, dc, "alice", "alice-pw", "INBOX")
+	_, flags := fetchAll(t, dc.IMAPAddr, "alice", "alice-pw", "INBOX")
 	answered := false
 	for _, f := range flags[0] {
 		answered = answered || f == imap.FlagAnswered

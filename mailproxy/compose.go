@@ -203,8 +203,15 @@ func NewMessageID(domain string) string {
 // Build writes the message (RFC 5322) with CRLF line ends: non-ASCII
 // subjects and names as RFC 2047 encoded words, the body as UTF-8 text in
 // quoted-printable (7bit when it is short-lined ASCII), attachments in a
-// multipart/mixed (RFC 2046) as base64. Bcc is never written.
-func (o *Outgoing) Build() ([]byte, error) {
+// multipart/mixed (RFC 2046) as base64. Bcc is not written: this is what
+// the recipients get.
+func (o *Outgoing) Build() ([]byte, error) { return o.build(false) }
+
+// BuildCopy is Build with the Bcc field kept, for the sender's own copy
+// in Sent or Drafts (RFC 5322 §3.6.3).
+func (o *Outgoing) BuildCopy() ([]byte, error) { return o.build(true) }
+
+func (o *Outgoing) build(withBcc bool) ([]byte, error) {
 	if err := o.Check(true); err != nil {
 		return nil, err
 	}
@@ -220,6 +227,9 @@ func (o *Outgoing) Build() ([]byte, error) {
 	}
 	if len(o.Cc) > 0 {
 		h.SetAddressList("Cc", toMailAddrs(o.Cc))
+	}
+	if withBcc && len(o.Bcc) > 0 {
+		h.SetAddressList("Bcc", toMailAddrs(o.Bcc))
 	}
 	h.SetSubject(o.Subject)
 	id := o.MessageID
