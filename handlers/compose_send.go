@@ -40,12 +40,16 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, h.backURL(p.Back, "sent"))
 		return
 	}
-	if p.FromName != h.compose.name(us.id) {
+	if id := h.compose.identity(us.id); p.FromName != id.name || p.Signature != h.signatureText(us) {
 		if err := mailproxy.CheckText("Your name", p.FromName); err != nil {
-			h.renderCompose(w, r, http.StatusUnprocessableEntity, p, err.Error())
+			h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 			return
 		}
-		h.compose.setName(us.id, p.FromName)
+		if len(p.Signature) > 2000 {
+			h.renderCompose(w, r, http.StatusUnprocessableEntity, p, "Your signature is too long (at most 2,000 characters). Nothing was sent.")
+			return
+		}
+		h.compose.setIdentity(us.id, identity{name: p.FromName, signature: p.Signature, sigSet: p.Signature != h.cfg.Signature || id.sigSet})
 	}
 	if problem := h.takeUploads(r, form); problem != "" {
 		h.renderCompose(w, r, http.StatusRequestEntityTooLarge, p, problem)
@@ -76,6 +80,9 @@ func composeFromForm(r *http.Request, p templates.ComposePage) templates.Compose
 	}
 	p.To, p.Cc, p.Bcc = v("to"), v("cc"), v("bcc")
 	p.FromName = strings.TrimSpace(v("from_name"))
+	if r.PostForm.Has("signature") {
+		p.Signature = strings.TrimRight(strings.ReplaceAll(v("signature"), "\r\n", "\n"), "\n")
+	}
 	p.Subject, p.Body = v("subject"), v("body")
 	p.ReplyFolder, p.ReplyID = v("reply_folder"), v("reply_id")
 	p.InReplyTo, p.References = v("in_reply_to"), v("references")
@@ -329,7 +336,7 @@ func (h *Handler) quickReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.fillReply(&p, folder, id, msg, false)
-	p.Body = strings.TrimRight(text, "\n") + "\n" + h.signature() + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
+	p.Body = strings.TrimRight(text, "\n") + "\n" + h.signature(us) + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
 	if strings.TrimSpace(text) == "" {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, "Write a reply first (or tap one of the short answers).")
 		return

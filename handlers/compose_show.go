@@ -27,7 +27,7 @@ func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request) {
 			p.To = mailproxy.FormatAddresses(as)
 		}
 	}
-	p.Body = h.signature()
+	p.Body = "\n" + h.signature(us)
 	h.renderCompose(w, r, http.StatusOK, p, "")
 }
 
@@ -43,7 +43,7 @@ func (h *Handler) showReply(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.newCompose(us)
 	h.fillReply(&p, folder, id, msg, r.URL.Query().Get("all") == "1")
-	p.Body = "\n" + h.signature() + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
+	p.Body = "\n" + h.signature(us) + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
 	h.renderCompose(w, r, http.StatusOK, p, "")
 }
 
@@ -59,7 +59,7 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 	p := h.newCompose(us)
 	p.Subject = mailproxy.ForwardSubject(msg.Subject)
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)
-	p.Body = "\n" + h.signature() + "\n" + mailproxy.ForwardText(msg, h.clock().LongDate(msg.Date))
+	p.Body = "\n" + h.signature(us) + "\n" + mailproxy.ForwardText(msg, h.clock().LongDate(msg.Date))
 	problem := h.copyAttachments(r.Context(), us, folder, id, msg, p.Token)
 	h.renderCompose(w, r, http.StatusOK, p, problem)
 }
@@ -117,6 +117,7 @@ func (h *Handler) newCompose(us *userSession) templates.ComposePage {
 	_, canDraft := us.mail.(mailproxy.Filer)
 	return templates.ComposePage{
 		Token:     newComposeToken(),
+		Signature: h.signatureText(us),
 		FromName:  from.Name,
 		FromEmail: from.Email,
 		Back:      "/f/INBOX",
@@ -144,15 +145,25 @@ func (h *Handler) from(us *userSession) mailproxy.Address {
 	if !strings.Contains(email, "@") && h.cfg.MailDomain != "" {
 		email += "@" + h.cfg.MailDomain
 	}
-	return mailproxy.Address{Name: h.compose.name(us.id), Email: email}
+	return mailproxy.Address{Name: h.compose.identity(us.id).name, Email: email}
+}
+
+// signatureText is the user's signature: their own when they set one
+// this session, else the operator's -signature.
+func (h *Handler) signatureText(us *userSession) string {
+	if id := h.compose.identity(us.id); id.sigSet {
+		return id.signature
+	}
+	return h.cfg.Signature
 }
 
 // signature is the signature block ("-- " line and the text), or "".
-func (h *Handler) signature() string {
-	if strings.TrimSpace(h.cfg.Signature) == "" {
+func (h *Handler) signature(us *userSession) string {
+	sig := h.signatureText(us)
+	if strings.TrimSpace(sig) == "" {
 		return ""
 	}
-	return "\n-- \n" + strings.TrimRight(h.cfg.Signature, "\n") + "\n"
+	return "\n-- \n" + strings.TrimRight(sig, "\n") + "\n"
 }
 
 // inDrafts tells whether folder is the session's Drafts folder.

@@ -22,12 +22,15 @@ type composeStore struct {
 	ttl      time.Duration
 	now      func() time.Time
 	forms    map[string]*composeForm // session id + "/" + token
-	names    map[string]nameEntry    // session id → display name
+	names    map[string]identity     // session id → display name, signature
 }
 
-type nameEntry struct {
-	name    string
-	touched time.Time
+// identity is what a user set for their own messages, for the session.
+type identity struct {
+	name      string
+	signature string
+	sigSet    bool // signature was set (even to nothing): it replaces the operator's
+	touched   time.Time
 }
 
 // composeForm is the server-side state of one compose form.
@@ -49,7 +52,7 @@ type upload struct {
 var errStoreFull = errors.New("attachment store full")
 
 func newComposeStore(maxBytes int64, ttl time.Duration, now func() time.Time) *composeStore {
-	return &composeStore{maxBytes: maxBytes, ttl: ttl, now: now, forms: map[string]*composeForm{}, names: map[string]nameEntry{}}
+	return &composeStore{maxBytes: maxBytes, ttl: ttl, now: now, forms: map[string]*composeForm{}, names: map[string]identity{}}
 }
 
 // newComposeToken makes the token of a new compose form.
@@ -154,23 +157,26 @@ func (s *composeStore) done(f *composeForm) {
 	f.sent = true
 }
 
-// name is the session's display name, "" when not set.
-func (s *composeStore) name(sid string) string {
+// identity is the session's display name and signature (zero when not
+// set).
+func (s *composeStore) identity(sid string) identity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.names[sid]
 	if !ok {
-		return ""
+		return identity{}
 	}
 	n.touched = s.now()
 	s.names[sid] = n
-	return n.name
+	return n
 }
 
-func (s *composeStore) setName(sid, name string) {
+// setIdentity remembers the session's display name and signature.
+func (s *composeStore) setIdentity(sid string, id identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.names[sid] = nameEntry{name: name, touched: s.now()}
+	id.touched = s.now()
+	s.names[sid] = id
 }
 
 // limitBody bounds every request body to the upload limit (plus room for

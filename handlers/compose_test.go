@@ -455,7 +455,7 @@ func TestBccKeptOnlyInSent(t *testing.T) {
 	e := newSendEnv(t, 1<<20)
 	c := e.login()
 	tok := formToken(t, e.get(c, "/compose").body)
-	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "bcc": {"hidden@example.net"}, "subject": {"bcc test"}, "body": {"x"}, "from_name": {"Dëmo Üser"}}, nil)
+	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "bcc": {"hidden@example.net"}, "subject": {"bcc test"}, "body": {"x"}, "from_name": {"Dëmo Üser"}, "signature": {"Cheers, D"}}, nil)
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("send = %d; %s", r.status, r.body)
 	}
@@ -477,8 +477,12 @@ func TestBccKeptOnlyInSent(t *testing.T) {
 	if id2, _ := mr2.Header.MessageID(); id1 == "" || id1 != id2 {
 		t.Errorf("Message-ID in Sent %q, sent %q", id1, id2)
 	}
-	// The display name is remembered for the next message.
-	if page := e.get(c, "/compose").body; !strings.Contains(page, `value="Dëmo Üser"`) {
+	// The display name and signature are remembered for the next message.
+	page := e.get(c, "/compose").body
+	if !strings.Contains(page, `value="Dëmo Üser"`) {
 		t.Errorf("display name not remembered")
+	}
+	if !strings.Contains(page, "\n-- \nCheers, D\n</textarea>") || strings.Contains(page, "Sent from my phone") {
+		t.Errorf("own signature not used for the next message: %s", page)
 	}
 }

@@ -87,6 +87,7 @@ type ComposePage struct {
 	Token     string // the form's token: attachments and send-once are kept under it
 	FromName  string
 	FromEmail string
+	Signature string // the user's signature, settable on the form
 	To        string
 	Cc        string
 	Bcc       string
