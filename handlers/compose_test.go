@@ -229,10 +229,10 @@ func TestCannedReplyAndReplyAll(t *testing.T) {
 	if to == nil || cc == nil {
 		t.Fatalf("reply-all form lacks To/Cc: %s", page.body)
 	}
-	if got := html.UnescapeString(to[1]); got != `"Ann's list" <list@example.net>` {
+	if got := html.UnescapeString(to[1]); got != `Ann's list <list@example.net>` {
 		t.Errorf("To = %q", got)
 	}
-	if got := html.UnescapeString(cc[1]); got != `"Bob" <bob@example.net>, carol@example.net` {
+	if got := html.UnescapeString(cc[1]); got != `Bob <bob@example.net>, carol@example.net` {
 		t.Errorf("Cc = %q (want no demo address, no duplicate)", got)
 	}
 	if !strings.Contains(page.body, `value="Re: Lunch Bcc: evil@example.com"`) {

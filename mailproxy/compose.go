@@ -144,9 +144,26 @@ func FormatAddresses(as []Address) string {
 			parts = append(parts, a.Email)
 			continue
 		}
-		parts = append(parts, (&mail.Address{Name: CleanHeaderText(a.Name), Address: a.Email}).String())
+		parts = append(parts, phrase(CleanHeaderText(a.Name))+" <"+a.Email+">")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// phrase writes a display name for a form field, readable (not RFC 2047
+// encoded; RFC 6532 allows UTF-8): bare when it is atoms (RFC 5322
+// §3.2.3), else a quoted string.
+func phrase(name string) string {
+	bare := name != ""
+	for _, r := range name {
+		if r < 0x80 && !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)) {
+			bare = false
+			break
+		}
+	}
+	if bare {
+		return name
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
 }
 
 // Check refuses an Outgoing that cannot be sent: no recipient, control

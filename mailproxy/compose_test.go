@@ -231,3 +231,27 @@ func TestCheckRefuses(t *testing.T) {
 		t.Errorf("Check() of a good message = %v", err)
 	}
 }
+
+func TestFormatAddressesRoundTrip(t *testing.T) {
+	tests := map[string]struct {
+		name, want string
+	}{
+		"plain":     {"Ann Example", "Ann Example <a@example.net>"},
+		"non-ASCII": {"Élodie Lefèvre", "Élodie Lefèvre <a@example.net>"},
+		"comma":     {"Smith, John", `"Smith, John" <a@example.net>`},
+		"quotes":    {`A "quoted" name`, `"A \"quoted\" name" <a@example.net>`},
+		"backslash": {`back\slash`, `"back\\slash" <a@example.net>`},
+		"angle":     {"x <y>", `"x <y>" <a@example.net>`},
+	}
+	for name, tc := range tests {
+		in := []mailproxy.Address{{Name: tc.name, Email: "a@example.net"}}
+		got := mailproxy.FormatAddresses(in)
+		if got != tc.want {
+			t.Errorf("%s: FormatAddresses() = %q, want %q", name, got, tc.want)
+		}
+		back, err := mailproxy.ParseAddresses("To", got)
+		if err != nil || len(back) != 1 || back[0] != in[0] {
+			t.Errorf("%s: ParseAddresses(%q) = %+v, %v; want %+v", name, got, back, err, in[0])
+		}
+	}
+}
