@@ -80,11 +80,28 @@ func (s *composeStore) form(sid, token string) *composeForm {
 	k := sid + "/" + token
 	f := s.forms[k]
 	if f == nil {
+		if len(s.forms) >= maxForms {
+			s.dropEmptyLocked()
+		}
 		f = &composeForm{}
 		s.forms[k] = f
 	}
 	f.touched = s.now()
 	return f
+}
+
+// maxForms bounds the forms remembered, for all sessions.
+const maxForms = 20000
+
+// dropEmptyLocked forgets the forms without attachments (a sent form
+// then may be sent again by a very late second tap: better than growing
+// without bound).
+func (s *composeStore) dropEmptyLocked() {
+	for k, f := range s.forms {
+		if len(f.files) == 0 {
+			delete(s.forms, k)
+		}
+	}
 }
 
 // sweepLocked forgets forms and names not used within ttl.

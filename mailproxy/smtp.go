@@ -128,8 +128,15 @@ func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rc
 		return s.classify("DATA", err, ErrRejected)
 	}
 	// The DataCommand dot-stuffs (RFC 5321 §4.5.2): a line that is a lone
-	// "." arrives intact.
-	if _, err := w.Write(msg); err != nil {
+	// "." arrives intact. go-smtp sets no deadline while the body is
+	// written, so a server that stops reading is cut off here: the step
+	// timeout plus time for the size at a slow 64 KB/s.
+	cut := time.AfterFunc(s.o.Timeout+time.Duration(len(msg)/(64<<10))*time.Second, func() { c.Close() })
+	_, err = w.Write(msg)
+	if !cut.Stop() && err == nil {
+		err = errors.New("writing the message timed out")
+	}
+	if err != nil {
 		w.Close()
 		return s.classify("DATA", err, ErrRejected)
 	}
