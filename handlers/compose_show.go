@@ -48,7 +48,8 @@ func (h *Handler) showReply(w http.ResponseWriter, r *http.Request) {
 }
 
 // showForward shows a forward of a message: the original inline below,
-// its attachments attached (they can be removed before sending).
+// its attachments attached (they can be removed before sending); with
+// ?as=attachment the whole original attached as message/rfc822.
 func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 	us := session(r)
 	folder, id, msg, err := h.original(r, us)
@@ -59,6 +60,24 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 	p := h.newCompose(us)
 	p.Subject = mailproxy.ForwardSubject(msg.Subject)
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)
+	if rr, ok := us.mail.(mailproxy.RawReader); ok && r.URL.Query().Get("as") == "attachment" {
+		p.Body = "\n" + h.signature(us)
+		problem := ""
+		raw, err := rr.Raw(r.Context(), folder, id, h.cfg.MaxUpload)
+		if err == nil {
+			name := mailproxy.CleanHeaderText(msg.Subject)
+			if name == "" {
+				name = "message"
+			}
+			err = h.compose.attach(h.compose.form(us.id, p.Token), upload{name: name + ".eml", ctype: "message/rfc822", data: raw}, h.cfg.MaxUpload)
+		}
+		if err != nil {
+			h.cfg.Logger.WarnContext(r.Context(), "attaching the original message", "err", err)
+			problem = "Could not attach the original message (too big or unavailable)."
+		}
+		h.renderCompose(w, r, http.StatusOK, p, problem)
+		return
+	}
 	p.Body = "\n" + h.signature(us) + "\n" + mailproxy.ForwardText(msg, h.clock().LongDate(msg.Date))
 	problem := h.copyAttachments(r.Context(), us, folder, id, msg, p.Token)
 	h.renderCompose(w, r, http.StatusOK, p, problem)
@@ -246,5 +265,6 @@ func (h *Handler) quickReplyBox(ctx context.Context, us *userSession, folder str
 	if h.cfg.Submit == nil {
 		return nil
 	}
-	return &templates.QuickReply{Token: newComposeToken(), Canned: h.cfg.CannedReplies, InDrafts: h.inDrafts(ctx, us, folder)}
+	_, raw := us.mail.(mailproxy.RawReader)
+	return &templates.QuickReply{Token: newComposeToken(), Canned: h.cfg.CannedReplies, InDrafts: h.inDrafts(ctx, us, folder), ForwardRaw: raw}
 }

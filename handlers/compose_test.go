@@ -343,6 +343,36 @@ func TestForwardWithAttachments(t *testing.T) {
 	if len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte(`filename=data.csv`)) && !bytes.Contains(subs[0].Data, []byte(`filename="data.csv"`)) {
 		t.Fatalf("forward lacks the attachment: %s", subs[0].Data)
 	}
+
+	// As an attachment: the whole original, as message/rfc822, not base64.
+	page = e.get(c, msgURL+"/forward?as=attachment")
+	if !strings.Contains(page.body, "Fwd: photos.eml") || strings.Contains(page.body, "see attached") {
+		t.Fatalf("forward-as-attachment page: %s", page.body)
+	}
+	r = e.postMultipart(c, "/compose", url.Values{"token": {formToken(t, page.body)}, "action": {"send"}, "to": {"bob@example.net"}, "subject": {"Fwd: photos"}, "body": {"fyi"}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("send forward as attachment = %d; %s", r.status, r.body)
+	}
+	subs = e.smtp.Submissions()
+	if len(subs) != 2 {
+		t.Fatalf("%d submissions", len(subs))
+	}
+	mr, _ := mail.CreateReader(bytes.NewReader(subs[1].Data))
+	var found bool
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ah, ok := p.Header.(*mail.AttachmentHeader); ok {
+			ct, _, _ := ah.ContentType()
+			body, _ := io.ReadAll(p.Body)
+			found = ct == "message/rfc822" && ah.Get("Content-Transfer-Encoding") == "7bit" && bytes.Contains(body, []byte("Message-ID: <p@example.net>")) && bytes.Contains(body, []byte("filename=\"data.csv\""))
+		}
+	}
+	if !found {
+		t.Errorf("no message/rfc822 attachment with the original:\n%s", subs[1].Data)
+	}
 }
 
 func TestDraftSaveResumeSend(t *testing.T) {

@@ -305,6 +305,11 @@ func (o *Outgoing) build(withBcc bool) ([]byte, error) {
 		ah.SetContentType(t, nil)
 		ah.SetFilename(a.Name)
 		ah.Set("Content-Transfer-Encoding", "base64")
+		if strings.EqualFold(t, "message/rfc822") {
+			// RFC 2046 §5.2.1: a message/rfc822 body is never base64;
+			// it goes as it is (RFC 6532 allows 8bit).
+			ah.Set("Content-Transfer-Encoding", transferOf(a.Data))
+		}
 		aw, err := mw.CreateAttachment(ah)
 		if err != nil {
 			return nil, err
@@ -370,6 +375,16 @@ func setTextHeader(h *message.Header, text string) {
 		}
 	}
 	h.Set("Content-Transfer-Encoding", enc)
+}
+
+// transferOf is "7bit" for ASCII data, else "8bit".
+func transferOf(b []byte) string {
+	for _, c := range b {
+		if c >= 0x80 {
+			return "8bit"
+		}
+	}
+	return "7bit"
 }
 
 // ReplySubject is "Re: " and the subject without the "Re:", "Fwd:" and

@@ -105,3 +105,46 @@ func (s *imapSession) SpecialFolder(ctx context.Context, use string) (string, er
 	})
 	return name, err
 }
+
+// RawReader is a session that can fetch a whole message as it is stored
+// (IMAP), for forwarding it as an attachment.
+type RawReader interface {
+	// Raw returns the message's bytes (RFC 5322); ErrUnsupported when it
+	// is larger than max bytes.
+	Raw(ctx context.Context, folder, id string, max int64) ([]byte, error)
+}
+
+var _ RawReader = (*imapSession)(nil)
+
+// Raw fetches RFC822.SIZE and then, when it fits in max, BODY.PEEK[]
+// (RFC 3501 §6.4.5), leaving \Seen alone.
+func (s *imapSession) Raw(ctx context.Context, folder, id string, max int64) ([]byte, error) {
+	var raw []byte
+	err := s.do(ctx, func(c *imapConn) error {
+		uid, err := c.selectFor(folder, id)
+		if err != nil {
+			return err
+		}
+		bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+		if err != nil {
+			return err
+		}
+		if len(bufs) == 0 {
+			return fmt.Errorf("%w: message %s in %q", ErrNotFound, id, folder)
+		}
+		if bufs[0].RFC822Size > max {
+			return fmt.Errorf("%w: message of %d bytes is over %d", ErrUnsupported, bufs[0].RFC822Size, max)
+		}
+		item := &imap.FetchItemBodySection{Peek: true}
+		bufs, err = c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}}).Collect()
+		if err != nil {
+			return err
+		}
+		if len(bufs) == 0 {
+			return fmt.Errorf("%w: message %s in %q", ErrNotFound, id, folder)
+		}
+		raw = bufs[0].FindBodySection(item)
+		return nil
+	})
+	return raw, err
+}
