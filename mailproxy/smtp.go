@@ -227,7 +227,7 @@ func (s *Submitter) auth(c *smtp.Client, creds Credentials) error {
 		}
 	}
 	if c.SupportsAuth("LOGIN") || !tried {
-		err = c.Auth(sasl.NewLoginClient(creds.Username, creds.Password))
+		err = c.Auth(&loginClient{user: creds.Username, pass: creds.Password})
 	}
 	if err != nil {
 		return s.authErr(err)
@@ -254,4 +254,26 @@ func (s *Submitter) classify(step string, err error, perm error) error {
 		}
 	}
 	return fmt.Errorf("%w: smtp %s: %v", ErrUnavailable, step, err)
+}
+
+// loginClient is the client side of the obsolete but common LOGIN
+// mechanism (draft-murchison-sasl-login-00): no initial response, then
+// the user name and the password as the server asks, whatever words its
+// prompts use (servers differ: "Username:", "User Name", "password:").
+type loginClient struct {
+	user, pass string
+	step       int
+}
+
+func (l *loginClient) Start() (string, []byte, error) { return "LOGIN", nil, nil }
+
+func (l *loginClient) Next([]byte) ([]byte, error) {
+	l.step++
+	switch l.step {
+	case 1:
+		return []byte(l.user), nil
+	case 2:
+		return []byte(l.pass), nil
+	}
+	return nil, errors.New("sasl LOGIN: unexpected third challenge")
 }

@@ -1,6 +1,7 @@
 package mailproxy_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,7 +9,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -268,6 +271,111 @@ func TestSendTLS(t *testing.T) {
 			}
 			if n := len(srv.Submissions()); (n == 1) != (tc.want == nil) {
 				t.Errorf("server accepted %d messages", n)
+			}
+		})
+	}
+}
+
+// scriptedPeer plays an SMTP server line by line: "S: " lines are sent,
+// "C: " lines must arrive (as a prefix), "C: ." reads the DATA body up to
+// its lone dot. It reports the first mismatch on errc.
+func scriptedPeer(t *testing.T, script []string) (addr string, errc chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	errc = make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		for _, line := range script {
+			dir, text, _ := strings.Cut(line, ": ")
+			if dir == "S" {
+				io.WriteString(c, text+"\r\n")
+				continue
+			}
+			for {
+				got, err := r.ReadString('\n')
+				if err != nil {
+					errc <- fmt.Errorf("want %q, read: %v", text, err)
+					return
+				}
+				got = strings.TrimRight(got, "\r\n")
+				if text == "." && got != "." {
+					continue // the DATA body
+				}
+				if !strings.HasPrefix(got, text) {
+					errc <- fmt.Errorf("got %q, want %q", got, text)
+					return
+				}
+				break
+			}
+		}
+		errc <- nil
+	}()
+	return ln.Addr().String(), errc
+}
+
+func TestSendScripted(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := map[string]struct {
+		scheme string
+		script []string
+		want   error
+	}{
+		"STARTTLS refused": {"smtp", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250-test", "S: 250 STARTTLS", "C: STARTTLS", "S: 454 4.7.0 TLS not available",
+		}, mailproxy.ErrUnavailable},
+		"STARTTLS not offered": {"smtp", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250-test", "S: 250 AUTH PLAIN",
+		}, mailproxy.ErrUnavailable},
+		"greeting 421": {"smtp+insecure", []string{"S: 421 4.3.2 shutting down"}, mailproxy.ErrUnavailable},
+		"PLAIN unknown, LOGIN used": {"smtp+insecure", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250-test", "S: 250 AUTH PLAIN LOGIN",
+			"C: AUTH PLAIN", "S: 504 5.5.4 unrecognized authentication type", "C: *", "S: 501 5.5.2 no AUTH in progress",
+			"C: AUTH LOGIN", "S: 334 " + b64("Username:"), "C: " + b64("demo"), "S: 334 " + b64("Password:"), "C: " + b64("demo"), "S: 235 2.7.0 ok",
+			"C: MAIL FROM:<demo@example.org>", "S: 250 ok", "C: RCPT TO:<b@example.org>", "S: 250 ok",
+			"C: DATA", "S: 354 go on", "C: .", "S: 250 queued", "C: QUIT", "S: 221 bye",
+		}, nil},
+		"no AUTH offered: sent without": {"smtp+insecure", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250 test",
+			"C: MAIL FROM:<demo@example.org>", "S: 250 ok", "C: RCPT TO:<b@example.org>", "S: 250 ok",
+			"C: DATA", "S: 354 go on", "C: .", "S: 250 queued", "C: QUIT", "S: 221 bye",
+		}, nil},
+		"535 is ErrAuth": {"smtp+insecure", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250-test", "S: 250 AUTH PLAIN", "C: AUTH PLAIN", "S: 535 5.7.8 bad credentials",
+		}, mailproxy.ErrAuth},
+		"second recipient refused": {"smtp+insecure", []string{
+			"S: 220 test ESMTP", "C: EHLO", "S: 250 test",
+			"C: MAIL FROM:<demo@example.org>", "S: 250 ok", "C: RCPT TO:<b@example.org>", "S: 250 ok",
+			"C: RCPT TO:<c@example.org>", "S: 550 5.1.1 no such user",
+		}, mailproxy.ErrRecipient},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			addr, errc := scriptedPeer(t, tc.script)
+			up, _ := mailproxy.ParseUpstream(tc.scheme+"://"+addr, "smtp")
+			sub := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+			rcpts := []string{"b@example.org"}
+			if tc.want == mailproxy.ErrRecipient {
+				rcpts = append(rcpts, "c@example.org")
+			}
+			err := sub.Send(context.Background(), demoCreds, "demo@example.org", rcpts, []byte("Subject: x\r\n\r\n.\r\nhi\r\n"))
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Send() = %v, want %v", err, tc.want)
+			}
+			if tc.want == nil {
+				if perr := <-errc; perr != nil {
+					t.Errorf("peer: %v", perr)
+				}
 			}
 		})
 	}
