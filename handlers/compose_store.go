@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,7 +212,47 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 		}
 		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				// Uploads from a phone may take longer than the server's
+				// ReadTimeout: allow a slow 64 KB/s for the limit.
+				http.NewResponseController(w).SetReadDeadline(time.Now().Add(2*time.Minute + time.Duration(limit/(64<<10))*time.Second))
+			}
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// keepText answers a compose or quick reply POST whose session has ended
+// with a page that shows what was typed, so it is not lost; with a
+// session it goes on to next.
+func (h *Handler) keepText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.cfg.Sessions.Load(r); err == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			web.Redirect(w, r, h.url("/login"))
+			return
+		}
+		v := r.PostFormValue
+		var text strings.Builder
+		for _, f := range []struct{ label, key string }{{"To", "to"}, {"Cc", "cc"}, {"Bcc", "bcc"}, {"Subject", "subject"}} {
+			if s := v(f.key); s != "" {
+				text.WriteString(f.label + ": " + s + "\n")
+			}
+		}
+		if text.Len() > 0 {
+			text.WriteString("\n")
+		}
+		body := v("body")
+		if body == "" {
+			body = v("canned")
+		}
+		if body == "" {
+			body = v("text")
+		}
+		text.WriteString(body)
+		web.Render(w, r, http.StatusUnauthorized, templates.ComposeExpired(h.base(r, "Session ended"), text.String()))
 	})
 }

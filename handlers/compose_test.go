@@ -516,3 +516,25 @@ func TestBccKeptOnlyInSent(t *testing.T) {
 		t.Errorf("own signature not used for the next message: %s", page)
 	}
 }
+
+// TestSendAfterSessionEnded: a compose or quick reply posted after the
+// session ended shows the typed text back instead of losing it.
+func TestSendAfterSessionEnded(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	msgURL := e.putMessage(c, "INBOX", origMail)
+	tok := formToken(t, e.get(c, "/compose").body)
+	csrf := e.csrfToken(c, "/compose")
+	e.advance(31 * time.Minute) // past the idle timeout
+	r := e.do(c, "POST", "/compose", url.Values{"csrf": {csrf}, "token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "subject": {"kept subject"}, "body": {"my precious words"}})
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "my precious words") || !strings.Contains(r.body, "kept subject") || !strings.Contains(r.body, "Nothing was sent") {
+		t.Errorf("compose after the session ended = %d; %s", r.status, r.body)
+	}
+	r = e.do(c, "POST", msgURL+"/quickreply", url.Values{"csrf": {csrf}, "token": {tok}, "text": {"quick words"}})
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "quick words") {
+		t.Errorf("quick reply after the session ended = %d; %s", r.status, r.body)
+	}
+	if n := len(e.smtp.Submissions()); n != 0 {
+		t.Errorf("sent %d messages without a session", n)
+	}
+}

@@ -37,12 +37,13 @@ func (h *Handler) Routes() http.Handler {
 
 		// Writing mail.
 		r.Get("/compose", h.showCompose)
-		r.Post("/compose", h.sendCompose)
 		r.Get("/f/{folder}/{id}/reply", h.showReply)
 		r.Get("/f/{folder}/{id}/forward", h.showForward)
 		r.Get("/f/{folder}/{id}/edit", h.showEdit)
-		r.Post("/f/{folder}/{id}/quickreply", h.quickReply)
 	})
+	// Sending: when the session ended meanwhile, the text is shown back.
+	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)
+	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.quickReply)
 	if h.cfg.BasePath == "" {
 		return r
 	}
