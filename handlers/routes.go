@@ -43,7 +43,7 @@ func (h *Handler) Routes() http.Handler {
 	})
 	// Sending: when the session ended meanwhile, the text is shown back.
 	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)
-	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.quickReply)
+	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
 	if h.cfg.BasePath == "" {
 		return r
 	}
