@@ -39,6 +39,10 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, h.backURL(p.Back, "sent"))
 		return
 	}
+	if form.savedURL != "" {
+		web.Redirect(w, r, form.savedURL)
+		return
+	}
 	if id := h.compose.identity(us.id); p.FromName != id.name || p.Signature != h.signatureText(us) {
 		if err := mailproxy.CheckText("Your name", p.FromName); err != nil {
 			h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
@@ -210,7 +214,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 				web.LogError(ctx, r, "marking answered", err)
 			}
 		}
-		if p.DraftFolder != "" && p.DraftID != "" {
+		if p.DraftFolder != "" && p.DraftID != "" && h.inDrafts(ctx, us, p.DraftFolder) {
 			if err := f.RemoveDraft(ctx, p.DraftFolder, p.DraftID); err != nil {
 				web.LogError(ctx, r, "removing the sent draft", err)
 			}
@@ -243,18 +247,18 @@ func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, us *userSess
 		h.renderCompose(w, r, http.StatusBadGateway, p, "The draft could not be saved (no Drafts folder, or the mail server did not answer). Your text is kept below.")
 		return
 	}
-	if p.DraftFolder != "" && p.DraftID != "" {
+	if p.DraftFolder != "" && p.DraftID != "" && h.inDrafts(r.Context(), us, p.DraftFolder) {
 		if err := f.RemoveDraft(r.Context(), p.DraftFolder, p.DraftID); err != nil {
 			web.LogError(r.Context(), r, "removing the replaced draft", err)
 		}
 	}
-	h.compose.done(form)
 	b := templates.Base{BasePath: h.cfg.BasePath}
-	if id == "" {
-		web.Redirect(w, r, b.FolderURL(folder, 1, 0)+"?n=draftsaved")
-		return
+	next := b.FolderURL(folder, 1, 0) + "?n=draftsaved"
+	if id != "" {
+		next = b.MessageURL(folder, id, 0) + "/edit?n=draftsaved"
 	}
-	web.Redirect(w, r, b.MessageURL(folder, id, 0)+"/edit?n=draftsaved")
+	h.compose.saved(form, next)
+	web.Redirect(w, r, next)
 }
 
 // backURL is the local page to return to, with a notice.

@@ -38,6 +38,9 @@ type identity struct {
 type composeForm struct {
 	send    sync.Mutex // held while sending, so a second tap waits and then sees sent
 	sent    bool
+	// savedURL is where "Save draft" of this form went (the saved
+	// draft's page): a second tap goes there too instead of saving twice.
+	savedURL string
 	files   []upload
 	touched time.Time
 }
@@ -166,13 +169,19 @@ func (s *composeStore) files(f *composeForm) []upload {
 
 // done marks f sent and frees its files.
 func (s *composeStore) done(f *composeForm) {
+	s.saved(f, "")
+	f.sent = true
+}
+
+// saved frees f's files once saved as a draft at url (its page).
+func (s *composeStore) saved(f *composeForm, url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range f.files {
 		s.used -= int64(len(u.data))
 	}
 	f.files = nil
-	f.sent = true
+	f.savedURL = url
 }
 
 // identity is the session's display name and signature (zero when not

@@ -380,10 +380,16 @@ func TestDraftSaveResumeSend(t *testing.T) {
 	c := e.login()
 	tok := formToken(t, e.get(c, "/compose").body)
 	drafts := e.demoCount("Drafts")
-	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "subject": {"half done"}, "body": {"first thoughts"}}, []file{{"plan.txt", "the plan"}})
+	draftForm := url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "subject": {"half done"}, "body": {"first thoughts"}}
+	r := e.postMultipart(c, "/compose", draftForm, []file{{"plan.txt", "the plan"}})
 	loc := r.header.Get("Location")
 	if r.status != http.StatusSeeOther || !strings.HasSuffix(loc, "/edit?n=draftsaved") {
 		t.Fatalf("save draft = %d %q; %s", r.status, loc, r.body)
+	}
+	// A second tap saves nothing more and goes to the same draft.
+	draftForm.Del("csrf")
+	if r := e.postMultipart(c, "/compose", draftForm, nil); r.header.Get("Location") != loc {
+		t.Errorf("second Save draft = %d %q, want %q", r.status, r.header.Get("Location"), loc)
 	}
 	if n := e.demoCount("Drafts"); n != drafts+1 {
 		t.Fatalf("Drafts has %d messages, want %d", n, drafts+1)
@@ -410,6 +416,24 @@ func TestDraftSaveResumeSend(t *testing.T) {
 	}
 	if subs := e.smtp.Submissions(); len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte("plan.txt")) {
 		t.Errorf("sent draft lacks its attachment")
+	}
+}
+
+// TestDraftIDOutsideDrafts: a draft id that is not in the Drafts folder
+// is never deleted after sending.
+func TestDraftIDOutsideDrafts(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	msgURL := e.putMessage(c, "INBOX", origMail)
+	before := e.demoCount("INBOX")
+	id := msgURL[strings.LastIndex(msgURL, "/")+1:]
+	tok := formToken(t, e.get(c, "/compose").body)
+	r := e.do(c, "POST", "/compose", url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "body": {"x"}, "draft_folder": {"INBOX"}, "draft_id": {id}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("send = %d", r.status)
+	}
+	if n := e.demoCount("INBOX"); n != before {
+		t.Errorf("INBOX has %d messages after sending, want %d", n, before)
 	}
 }
 
