@@ -36,13 +36,13 @@ type identity struct {
 
 // composeForm is the server-side state of one compose form.
 type composeForm struct {
-	send    sync.Mutex // held while sending, so a second tap waits and then sees sent
-	sent    bool
+	send sync.Mutex // held while sending, so a second tap waits and then sees sent
+	sent bool
 	// savedURL is where "Save draft" of this form went (the saved
 	// draft's page): a second tap goes there too instead of saving twice.
 	savedURL string
-	files   []upload
-	touched time.Time
+	files    []upload
+	touched  time.Time
 }
 
 // upload is one attached file.
