@@ -35,7 +35,12 @@ type sendEnv struct {
 
 func newSendEnv(t *testing.T, maxUpload int64) *sendEnv {
 	t.Helper()
-	e := &sendEnv{testEnv: newEnv(t, nil)}
+	return newSendEnvOpts(t, maxUpload, nil)
+}
+
+func newSendEnvOpts(t *testing.T, maxUpload int64, o *envOptions) *sendEnv {
+	t.Helper()
+	e := &sendEnv{testEnv: newEnv(t, o)}
 	srv, err := demo.StartSMTP(&demo.SMTPOptions{Fail: func(step string) error {
 		if f := e.failStep.Load(); f != nil && *f != "" && strings.HasPrefix(step, *f) {
 			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "secret upstream detail"}
@@ -560,5 +565,34 @@ func TestSendAfterSessionEnded(t *testing.T) {
 	}
 	if n := len(e.smtp.Submissions()); n != 0 {
 		t.Errorf("sent %d messages without a session", n)
+	}
+}
+
+// TestSendUnderBasePath: links, form actions and redirects keep the base
+// path.
+func TestSendUnderBasePath(t *testing.T) {
+	e := newSendEnvOpts(t, 1<<20, &envOptions{basePath: "/mail"})
+	c := e.client()
+	if r := e.do(c, "POST", "/mail/login", url.Values{"username": {"demo"}, "password": {"demo"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("login = %d", r.status)
+	}
+	msgURL := "/mail" + e.putMessage(c, "INBOX", origMail)
+	page := e.get(c, msgURL)
+	for _, want := range []string{`action="` + msgURL + `/quickreply"`, `href="` + msgURL + `/reply"`, `href="/mail/compose"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("message page lacks %q", want)
+		}
+	}
+	r := e.do(c, "POST", msgURL+"/quickreply", url.Values{"token": {formToken(t, page.body)}, "text": {"ok"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != msgURL+"?n=sent" {
+		t.Errorf("quick reply = %d %q", r.status, r.header.Get("Location"))
+	}
+	cp := e.get(c, "/mail/compose").body
+	if !strings.Contains(cp, `action="/mail/compose"`) {
+		t.Errorf("compose form does not post under the base path")
+	}
+	r = e.do(c, "POST", "/mail/compose", url.Values{"token": {formToken(t, cp)}, "action": {"send"}, "to": {"ann@example.net"}, "body": {"x"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/mail/f/INBOX?n=sent" {
+		t.Errorf("compose = %d %q", r.status, r.header.Get("Location"))
 	}
 }
