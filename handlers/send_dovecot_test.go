@@ -73,8 +73,8 @@ func fetchAll(t *testing.T, addr, user, pass, folder string) (raws [][]byte, fla
 // (here a small in-process one) that delivers with dovecot-lda. A
 // quick reply lands in the recipient's INBOX with correct threading
 // headers and encodings, a copy in the sender's Sent, the original
-// answered; a compose with an attachment and a forward with the
-// original's attachment arrive too.
+// answered; a compose with an attachment, a forward with the original's
+// attachment and a forward as message/rfc822 arrive too.
 func TestSendDovecot(t *testing.T) {
 	var dcp atomic.Pointer[dovecottest.Server]
 	relay, err := demo.StartSMTP(&demo.SMTPOptions{NoAuth: true, Deliver: func(sub demo.Submission) error {
@@ -143,9 +143,19 @@ func TestSendDovecot(t *testing.T) {
 		t.Fatalf("forward = %d; %s", r.status, r.body)
 	}
 
+	// Forward as attachment.
+	page = e.get(c, msgURL+"/forward?as=attachment")
+	r = e.postMultipart(c, "/compose", url.Values{"token": {formToken(t, page.body)}, "action": {"send"}, "to": {"bob@localhost"}, "subject": {"Fwd: whole"}, "body": {"see attached"}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("forward as attachment = %d; %s", r.status, r.body)
+	}
+
 	raws, _ := fetchAll(t, dc.IMAPAddr, "bob", "bob-pw", "INBOX")
-	if len(raws) != 3 {
-		t.Fatalf("bob's INBOX has %d messages, want 3\n%s", len(raws), dc.Log())
+	if len(raws) != 4 {
+		t.Fatalf("bob's INBOX has %d messages, want 4\n%s", len(raws), dc.Log())
+	}
+	if !bytes.Contains(raws[3], []byte("Content-Type: message/rfc822")) || !bytes.Contains(raws[3], []byte("Message-ID: <orig-42@localhost>")) {
+		t.Errorf("forward as attachment lacks the original:\n%s", raws[3])
 	}
 	mr, err := mail.CreateReader(bytes.NewReader(raws[0]))
 	if err != nil {
@@ -175,8 +185,8 @@ func TestSendDovecot(t *testing.T) {
 		}
 	}
 	sent, _ := fetchAll(t, dc.IMAPAddr, "alice", "alice-pw", "Sent")
-	if len(sent) != 3 || !bytes.Contains(sent[0], []byte("In-Reply-To: <orig-42@localhost>")) || !bytes.Contains(sent[1], []byte("photo.jpg")) {
-		t.Errorf("alice's Sent has %d messages, want the 3 sent", len(sent))
+	if len(sent) != 4 || !bytes.Contains(sent[0], []byte("In-Reply-To: <orig-42@localhost>")) || !bytes.Contains(sent[1], []byte("photo.jpg")) {
+		t.Errorf("alice's Sent has %d messages, want the 4 sent", len(sent))
 	}
 	_, flags := fetchAll(t, dc.IMAPAddr, "alice", "alice-pw", "INBOX")
 	answered := false
