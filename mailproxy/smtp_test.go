@@ -380,3 +380,34 @@ func TestSendScripted(t *testing.T) {
 		})
 	}
 }
+
+// TestSendGreetingTimeout: a server that accepts and never greets is
+// given up on (the peer keeps the connection open until the test ends,
+// so without a deadline Send would hang).
+func TestSendGreetingTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			held <- c
+		}
+	}()
+	defer func() {
+		select {
+		case c := <-held:
+			c.Close()
+		default:
+		}
+	}()
+	for _, scheme := range []string{"smtp+insecure", "smtp", "smtps"} {
+		up, _ := mailproxy.ParseUpstream(scheme+"://"+ln.Addr().String(), "smtp")
+		sub := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		if err := sub.Send(context.Background(), demoCreds, "a@example.org", []string{"b@example.org"}, []byte("\r\n")); !errors.Is(err, mailproxy.ErrUnavailable) {
+			t.Errorf("%s: Send() to a silent server = %v, want ErrUnavailable", scheme, err)
+		}
+	}
+}
