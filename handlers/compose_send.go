@@ -293,6 +293,8 @@ func sendProblem(err error) string {
 		return "The mail server refused a recipient. Nothing was sent; your message is kept below."
 	case errors.Is(err, mailproxy.ErrAuth):
 		return "The mail server did not accept your password for sending. Nothing was sent; your message is kept below."
+	case errors.Is(err, mailproxy.ErrUnconfirmed):
+		return "The mail server did not confirm the message in time. It may have been sent all the same: check with the recipient (or later in your Sent folder) before sending it again. Your message is kept below."
 	case errors.Is(err, mailproxy.ErrRejected):
 		return "The mail server refused this message (it may be too big, or sending from this address is not allowed). Nothing was sent; your message is kept below."
 	}

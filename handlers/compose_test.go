@@ -45,7 +45,7 @@ func newSendEnvOpts(t *testing.T, maxUpload int64, o *envOptions) *sendEnv {
 		if f := e.failStep.Load(); f != nil && *f != "" && strings.HasPrefix(step, *f) {
 			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "secret upstream detail"}
 		}
-		if f := e.failStep.Load(); f != nil && *f == "timeout" && step == "DATA" {
+		if f := e.failStep.Load(); f != nil && (*f == "timeout" && step == "MAIL" || *f == "unconfirmed" && step == "DATA") {
 			time.Sleep(3 * time.Second)
 		}
 		return nil
@@ -246,7 +246,7 @@ func TestCannedReplyAndReplyAll(t *testing.T) {
 }
 
 func TestComposeFailureKeepsEverything(t *testing.T) {
-	for _, step := range []string{"greeting", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "timeout"} {
+	for _, step := range []string{"greeting", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "timeout", "unconfirmed"} {
 		t.Run(step, func(t *testing.T) {
 			e := newSendEnv(t, 1<<20)
 			c := e.login()
@@ -257,13 +257,25 @@ func TestComposeFailureKeepsEverything(t *testing.T) {
 			if r.status != http.StatusBadGateway {
 				t.Fatalf("POST /compose with %s failing = %d, want 502", step, r.status)
 			}
-			for _, want := range []string{"my long careful text", "Über plans", "notes.txt", "Nothing was sent", "ann@example.net"} {
+			wants := []string{"my long careful text", "Über plans", "notes.txt", "ann@example.net", "Nothing was sent"}
+			if step == "unconfirmed" {
+				wants = wants[:4]
+			}
+			for _, want := range wants {
 				if !strings.Contains(html.UnescapeString(r.body), want) {
 					t.Errorf("page after failure lacks %q", want)
 				}
 			}
 			if strings.Contains(r.body, "secret upstream detail") {
 				t.Errorf("upstream text on the page")
+			}
+			if step == "unconfirmed" {
+				// The server took it after all: the page says it may have
+				// been sent instead of inviting a blind retry.
+				if !strings.Contains(r.body, "may have been sent") {
+					t.Errorf("unconfirmed send does not say it may have been sent: %s", r.body)
+				}
+				return
 			}
 			// Fixed: the same form sends, with the kept attachment.
 			e.fail("")

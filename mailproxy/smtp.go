@@ -24,6 +24,10 @@ var (
 	// not allowed, too big, content refused): a permanent 5xx at MAIL or
 	// DATA.
 	ErrRejected = errors.New("mailproxy: message refused")
+	// ErrUnconfirmed means the whole message was sent but the server's
+	// reply to its end never came (timeout, connection lost): it may or
+	// may not have been accepted, so sending again may duplicate it.
+	ErrUnconfirmed = errors.New("mailproxy: delivery unconfirmed")
 )
 
 // RecipientError is a refused recipient. Its Address is the user's own
@@ -92,7 +96,8 @@ func (s *Submitter) Upstream() Upstream { return s.o.SMTP }
 // envelope sender from to every address in rcpts, authenticating as
 // creds. It returns nil only when the server accepted the message for
 // every recipient. Errors wrap ErrAuth, ErrRecipient (*RecipientError),
-// ErrRejected or ErrUnavailable; their text is for logs only.
+// ErrRejected, ErrUnconfirmed or ErrUnavailable; their text is for logs
+// only.
 func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rcpts []string, msg []byte) error {
 	if len(rcpts) == 0 {
 		return fmt.Errorf("%w: no recipients", ErrRecipient)
@@ -141,6 +146,12 @@ func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rc
 		return s.classify("DATA", err, ErrRejected)
 	}
 	if err := w.Close(); err != nil {
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			// No reply to the final dot (RFC 5321 §4.5.3.2.6): the
+			// server may have taken the message all the same.
+			return fmt.Errorf("%w: smtp end of DATA: %v", ErrUnconfirmed, err)
+		}
 		return s.classify("DATA", err, ErrRejected)
 	}
 	c.Quit() // the message is accepted; a failed QUIT changes nothing

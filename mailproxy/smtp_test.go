@@ -110,18 +110,19 @@ func TestSendFailures(t *testing.T) {
 		creds mailproxy.Credentials
 		want  error
 	}{
-		"greeting dropped":      {step: "greeting", err: errors.New("drop"), want: mailproxy.ErrUnavailable},
-		"greeting 554":          {step: "greeting", err: refuse(554), want: mailproxy.ErrUnavailable},
-		"EHLO refused":          {step: "EHLO", err: refuse(421), want: mailproxy.ErrUnavailable},
-		"wrong password":        {creds: mailproxy.Credentials{Username: "demo", Password: "nope"}, want: mailproxy.ErrAuth},
-		"AUTH temporary":        {step: "AUTH", err: refuse(454), want: mailproxy.ErrUnavailable},
-		"MAIL refused":          {step: "MAIL", err: refuse(553), want: mailproxy.ErrRejected},
-		"MAIL temporary":        {step: "MAIL", err: refuse(451), want: mailproxy.ErrUnavailable},
-		"RCPT refused":          {step: "RCPT bob@example.org", err: refuse(550), want: mailproxy.ErrRecipient},
-		"RCPT temporary":        {step: "RCPT bob@example.org", err: refuse(450), want: mailproxy.ErrUnavailable},
-		"DATA refused":          {step: "DATA", err: refuse(554), want: mailproxy.ErrRejected},
-		"DATA temporary":        {step: "DATA", err: refuse(452), want: mailproxy.ErrUnavailable},
-		"DATA times out (hang)": {step: "DATA", err: errHang, want: mailproxy.ErrUnavailable},
+		"greeting dropped":     {step: "greeting", err: errors.New("drop"), want: mailproxy.ErrUnavailable},
+		"greeting 554":         {step: "greeting", err: refuse(554), want: mailproxy.ErrUnavailable},
+		"EHLO refused":         {step: "EHLO", err: refuse(421), want: mailproxy.ErrUnavailable},
+		"wrong password":       {creds: mailproxy.Credentials{Username: "demo", Password: "nope"}, want: mailproxy.ErrAuth},
+		"AUTH temporary":       {step: "AUTH", err: refuse(454), want: mailproxy.ErrUnavailable},
+		"MAIL refused":         {step: "MAIL", err: refuse(553), want: mailproxy.ErrRejected},
+		"MAIL temporary":       {step: "MAIL", err: refuse(451), want: mailproxy.ErrUnavailable},
+		"RCPT refused":         {step: "RCPT bob@example.org", err: refuse(550), want: mailproxy.ErrRecipient},
+		"RCPT temporary":       {step: "RCPT bob@example.org", err: refuse(450), want: mailproxy.ErrUnavailable},
+		"DATA refused":         {step: "DATA", err: refuse(554), want: mailproxy.ErrRejected},
+		"DATA temporary":       {step: "DATA", err: refuse(452), want: mailproxy.ErrUnavailable},
+		"DATA reply times out": {step: "DATA", err: errHang, want: mailproxy.ErrUnconfirmed},
+		"MAIL times out":       {step: "MAIL", err: errHang, want: mailproxy.ErrUnavailable},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
