@@ -33,6 +33,7 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 	}
 	p := composeFromForm(r, h.newCompose(us))
 	form := h.compose.form(us.id, p.Token)
+	arrived := time.Now()
 	form.send.Lock()
 	defer form.send.Unlock()
 	if form.sent {
@@ -67,6 +68,12 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostFormValue("action") {
 	case "send":
+		if form.lastEnd.After(arrived) {
+			// A second tap that waited for a failed send: show its
+			// answer rather than sending again.
+			h.renderCompose(w, r, http.StatusBadGateway, p, form.lastProblem)
+			return
+		}
 		h.submit(w, r, us, p, form)
 	case "draft":
 		h.saveDraft(w, r, us, p, form)
@@ -197,7 +204,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 	defer cancel()
 	if err := h.cfg.Submit.Send(ctx, us.creds, o.From.Email, o.Recipients(), raw); err != nil {
 		web.LogError(ctx, r, "sending failed", err)
-		h.renderCompose(w, r, http.StatusBadGateway, p, sendProblem(err))
+		form.lastEnd, form.lastProblem = time.Now(), sendProblem(err)
+		h.renderCompose(w, r, http.StatusBadGateway, p, form.lastProblem)
 		return
 	}
 	h.compose.done(form)

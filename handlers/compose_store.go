@@ -41,6 +41,11 @@ type composeForm struct {
 	// savedURL is where "Save draft" of this form went (the saved
 	// draft's page): a second tap goes there too instead of saving twice.
 	savedURL string
+	// lastEnd and lastProblem are when the last failed send of this form
+	// ended and why: a tap that was waiting for it gets its answer
+	// instead of sending again (the failure may be "unconfirmed").
+	lastEnd     time.Time
+	lastProblem string
 	files    []upload
 	touched  time.Time
 }

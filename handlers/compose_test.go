@@ -608,3 +608,35 @@ func TestSendUnderBasePath(t *testing.T) {
 		t.Errorf("compose = %d %q", r.status, r.header.Get("Location"))
 	}
 }
+
+// TestDoubleTapDuringFailedSend: taps that waited for a send whose
+// confirmation never came get the same answer and send nothing more.
+func TestDoubleTapDuringFailedSend(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	csrf := e.csrfToken(c, "/compose")
+	e.fail("unconfirmed")
+	var wg sync.WaitGroup
+	var bodies [3]string
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bodies[i] = e.do(c, "POST", "/compose", url.Values{"csrf": {csrf}, "token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "body": {"once"}}).body
+		}()
+	}
+	wg.Wait()
+	for i, b := range bodies {
+		if !strings.Contains(b, "may have been sent") {
+			t.Errorf("tap %d: %s", i, b)
+		}
+	}
+	// The server finishes taking the first one after its delay.
+	for i := 0; i < 100 && len(e.smtp.Submissions()) == 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(e.smtp.Submissions()); n != 1 {
+		t.Errorf("three taps reached the server %d times, want 1", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -37,12 +38,14 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)
 	form := h.compose.form(us.id, p.Token)
+	arrived := time.Now()
 	form.send.Lock()
 	defer form.send.Unlock()
 	if form.sent {
 		web.Redirect(w, r, h.backURL(p.Back, "sent"))
 		return
 	}
+	waited := form.lastEnd.After(arrived)
 	msg, err := us.mail.Message(r.Context(), folder, id, mailproxy.ViewOptions{})
 	if err != nil {
 		web.LogError(r.Context(), r, "loading the message replied to", err)
@@ -54,6 +57,11 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 	p.Body = strings.TrimRight(text, "\n") + "\n" + h.signature(us) + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
 	if strings.TrimSpace(text) == "" {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, "Write a reply first (or tap one of the short answers).")
+		return
+	}
+	if waited {
+		// A second tap that waited for a failed send: its answer, no resend.
+		h.renderCompose(w, r, http.StatusBadGateway, p, form.lastProblem)
 		return
 	}
 	h.submit(w, r, us, p, form)
