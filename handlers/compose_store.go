@@ -46,8 +46,8 @@ type composeForm struct {
 	// instead of sending again (the failure may be "unconfirmed").
 	lastEnd     time.Time
 	lastProblem string
-	files    []upload
-	touched  time.Time
+	files       []upload
+	touched     time.Time
 }
 
 // upload is one attached file.
