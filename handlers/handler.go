@@ -32,11 +32,28 @@ type Config struct {
 	// user name (default: in memory, web.DefaultIPPolicy and
 	// web.DefaultUserPolicy).
 	LimitIP, LimitUser web.Limiter
+
+	// Submit sends mail (SMTP submission); nil hides Compose and Reply.
+	Submit *mailproxy.Submitter
+	// SavesSent is set when the submission server files a copy in Sent
+	// itself, so thumbmail does not APPEND one.
+	SavesSent bool
+	// MaxUpload bounds the attachments of one message and a compose
+	// request's body (default 25 MB).
+	MaxUpload int64
+	// CannedReplies are the one-tap quick replies.
+	CannedReplies []string
+	// Signature is appended to new messages and replies ("-- " above it).
+	Signature string
+	// MailDomain makes a From address for user names without "@"
+	// (user@MailDomain).
+	MailDomain string
 }
 
 // Handler serves every page.
 type Handler struct {
-	cfg Config
+	cfg     Config
+	compose *composeStore
 }
 
 // New checks cfg and returns the handler set.
@@ -59,7 +76,10 @@ func New(cfg Config) *Handler {
 	if cfg.LimitUser == nil {
 		cfg.LimitUser = web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy})
 	}
-	return &Handler{cfg: cfg}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 25 << 20
+	}
+	return &Handler{cfg: cfg, compose: newComposeStore(4*cfg.MaxUpload, 2*time.Hour, cfg.Now)}
 }
 
 // sessionPayload is what the server-side store keeps, sealed, per session.
@@ -147,6 +167,8 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.Caps = us.mail.Caps()
 		_, b.CanDelete = us.mail.(deleter)
 		b.Collect = us.collect
+
+		b.CanSend = h.cfg.Submit != nil
 	}
 	return b
 }
@@ -169,6 +191,9 @@ var notices = map[string]string{
 	"deleted":      "Deleted.",
 	"noneselected": "Nothing was selected.",
 	"expired":      "Your session ended. Please sign in again.",
+	"sent":         "Sent.",
+	"sentnocopy":   "Sent. A copy could not be saved in your Sent folder.",
+	"draftsaved":   "Draft saved.",
 }
 
 func noticeText(key string) string { return notices[key] }

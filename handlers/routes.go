@@ -12,7 +12,7 @@ import (
 // Routes is the whole URL table. Paths are relative to the base path.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest)))
+	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.limitBody, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest)))
 	r.Use(middleware.Compress(5, "text/html", "text/css"))
 	r.NotFound(h.notFound)
 
@@ -35,7 +35,16 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/f/{folder}/{id}", h.showMessage)
 		r.Get("/f/{folder}/{id}/part/{part}", h.downloadPart)
 		r.Post("/f/{folder}/delete", h.deleteMessages)
+
+		// Writing mail.
+		r.Get("/compose", h.showCompose)
+		r.Get("/f/{folder}/{id}/reply", h.showReply)
+		r.Get("/f/{folder}/{id}/forward", h.showForward)
+		r.Get("/f/{folder}/{id}/edit", h.showEdit)
 	})
+	// Sending: when the session ended meanwhile, the text is shown back.
+	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)
+	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
 	if h.cfg.BasePath == "" {
 		return r
 	}

@@ -146,6 +146,9 @@ type Address struct {
 	Email string
 }
 
+// Domain is the part of the address after the last "@", or "".
+func (a Address) Domain() string { return hostOf(a.Email) }
+
 // String gives the display name, or the address when there is none.
 func (a Address) String() string {
 	if a.Name != "" {

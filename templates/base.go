@@ -19,7 +19,11 @@ type Base struct {
 	CanDelete bool
 	// Collect is set when the POP3 user chose at sign-in to delete
 	// messages from the server once read; pages say so where it matters.
-	Collect  bool
+	Collect bool
+
+	// CanSend is set when mail can be sent (SMTP configured): the top
+	// bar offers Compose.
+	CanSend  bool
 	BasePath string // "" or e.g. "/mail"; every URL starts with it
 	CSSURL   string // content-hashed stylesheet URL, base path included
 	Folder   string // current folder, for the top bar
@@ -76,6 +80,8 @@ type MessagePage struct {
 	Clock  Clock
 	// BackPage is the list page to return to (kept in links as ?p=).
 	BackPage int
+	// Quick is the quick reply box; nil when sending is not set up.
+	Quick *QuickReply
 }
 
 // ErrorPage explains a failure in plain words.
@@ -84,4 +90,46 @@ type ErrorPage struct {
 	Heading string
 	Message string
 	Retry   string // a local URL to try again, or ""
+}
+
+// ComposePage is the compose form (new mail, reply, forward, a draft
+// resumed, or a failed send shown again with everything kept).
+type ComposePage struct {
+	Token     string // the form's token: attachments and send-once are kept under it
+	FromName  string
+	FromEmail string
+	Signature string // the user's signature, settable on the form
+	To        string
+	Cc        string
+	Bcc       string
+	Subject   string
+	Body      string
+	Files     []ComposeFile
+	// The message replied to (for \Answered) and its threading headers.
+	ReplyFolder string
+	ReplyID     string
+	InReplyTo   string
+	References  string
+	// The draft this form was resumed from, deleted once sent.
+	DraftFolder string
+	DraftID     string
+	Back        string // local URL to return to after sending
+	MaxUpload   int64
+	CanDraft    bool // the server keeps drafts (IMAP)
+}
+
+// ComposeFile is one attached file of a compose form.
+type ComposeFile struct {
+	Index int
+	Name  string
+	Size  int64
+}
+
+// QuickReply is the quick reply box under a message.
+type QuickReply struct {
+	Token    string
+	Canned   []string
+	InDrafts bool // the message is a saved draft: offer "Edit draft"
+	// ForwardRaw offers forwarding the whole message as an attachment.
+	ForwardRaw bool
 }

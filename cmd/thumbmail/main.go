@@ -46,6 +46,13 @@ type config struct {
 	logFormat   string
 	logLevel    string
 	healthcheck bool
+
+	smtp          string
+	smtpSavesSent bool
+	maxUpload     int
+	cannedReplies string
+	signature     string
+	mailDomain    string
 }
 
 func main() {
@@ -66,6 +73,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `address`")
 	fs.StringVar(&c.imap, "imap", "", "the IMAP server every user signs in to, as a `URL`: imaps://host[:993], imap://host[:143] (STARTTLS required) or imap+insecure://host[:143] (plain text, loopback tests only)")
 	fs.StringVar(&c.pop3, "pop3", "", "instead of -imap, the POP3 server every user signs in to, as a `URL`: pop3s://host[:995] (TLS), pop3://host[:110] (STLS required) or pop3+insecure://host[:110] (plain text, loopback tests only)")
+	fs.StringVar(&c.smtp, "smtp", "", "the SMTP submission server replies are sent through, as a `URL`: smtps://host[:465] (TLS), smtp://host[:587] (STARTTLS required) or smtp+insecure://host[:587] (plain text, loopback tests only); users sign in to it with their mail login. Without it nothing can be sent")
+	fs.BoolVar(&c.smtpSavesSent, "smtp-saves-sent", false, "the submission server files a copy of sent mail in Sent itself, so thumbmail does not APPEND one")
+	fs.IntVar(&c.maxUpload, "max-upload", 25, "attachments of one message may total at most this many `MB`")
+	fs.StringVar(&c.cannedReplies, "canned-replies", "Thanks, got it|Will reply later|Call me", "one-tap quick replies under every message, separated by |; empty for none")
+	fs.StringVar(&c.signature, "signature", "", "signature `text` added below new messages and replies (\\n for a line break)")
+	fs.StringVar(&c.mailDomain, "mail-domain", "", "`domain` for the From address of users whose login is not an address (login@domain); default: the SMTP server's host")
 	fs.StringVar(&c.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust for the mail server")
 	fs.StringVar(&c.sessionKeys, "session-keys", "", "comma-separated cookie `secrets` of at least 32 characters each; the first signs new cookies, all are accepted (rotation). Without one a random key is made and sessions end at restart")
 	fs.DurationVar(&c.sessionIdle, "session-idle", 30*time.Minute, "sign out after this long without a request")
@@ -111,6 +124,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.pageSize < 5 || c.pageSize > 500 {
 		return nil, fmt.Errorf("-page-size must be between 5 and 500")
+	}
+	if c.maxUpload < 1 || c.maxUpload > 1024 {
+		return nil, fmt.Errorf("-max-upload must be between 1 and 1024 (MB)")
 	}
 	if c.sessionIdle <= 0 || c.sessionMax <= 0 {
 		return nil, fmt.Errorf("-session-idle and -session-max must be positive")
@@ -173,6 +189,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		}
 		defer d.Close()
 		c.imap = d.URL()
+		ds, err := d.StartSMTP()
+		if err != nil {
+			return fmt.Errorf("starting the demo SMTP server: %w", err)
+		}
+		defer ds.Close()
+		c.smtp = ds.URL()
+		c.mailDomain = "example.org"
 		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
 	case c.demoPOP3:
 		d, err := startDemoPOP3()
@@ -209,6 +232,24 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	}
 	defer backend.Close()
 
+	var submit *mailproxy.Submitter
+	if c.smtp != "" {
+		up, err := mailproxy.ParseUpstream(c.smtp, "smtp")
+		if err != nil {
+			return err
+		}
+		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, Logger: log})
+		if c.mailDomain == "" {
+			c.mailDomain = up.Host
+		}
+	}
+	var canned []string
+	for _, s := range strings.Split(c.cannedReplies, "|") {
+		if s = strings.TrimSpace(s); s != "" {
+			canned = append(canned, s)
+		}
+	}
+
 	var secrets []string
 	for _, s := range strings.Split(c.sessionKeys, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -232,6 +273,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		// Sign-in guessing limits, in memory (one instance).
 		LimitIP:   web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy}),
 		LimitUser: web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy}),
+
+		Submit: submit, SavesSent: c.smtpSavesSent, MaxUpload: int64(c.maxUpload) << 20,
+		CannedReplies: canned, Signature: strings.ReplaceAll(c.signature, `\n`, "\n"), MailDomain: c.mailDomain,
 	})
 	srv := &http.Server{
 		Handler:           h.Routes(),

@@ -39,6 +39,7 @@ func TestConfigErrors(t *testing.T) {
 		"unknown flag":   {"-nope"},
 		"extra argument": {"extra"},
 		"negative idle":  {"-session-idle", "-1m"},
+		"no upload":      {"-max-upload", "0"},
 	}
 	for name, args := range tests {
 		if _, err := parseConfig(args, &bytes.Buffer{}); err == nil {
@@ -57,7 +58,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if err != flag.ErrHelp {
 		t.Fatalf("parseConfig(-h) = %v", err)
 	}
-	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo", "demo-pop3", "pop3"} {
+	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo", "demo-pop3", "pop3", "smtp", "smtp-saves-sent", "max-upload", "canned-replies", "signature", "mail-domain"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not document -%s and %s", name, envName(name))
 		}
@@ -73,6 +74,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		"imap and pop3":   {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-pop3", "pop3s://x"},
 		"both demos":      {"-listen", "127.0.0.1:0", "-demo", "-demo-pop3"},
 		"pop3 as imap":    {"-listen", "127.0.0.1:0", "-pop3", "imaps://x"},
+		"imap as smtp":    {"-listen", "127.0.0.1:0", "-imap", "imaps://x", "-smtp", "imaps://y"},
 	}
 	for name, args := range tests {
 		if err := run(context.Background(), args, &bytes.Buffer{}, nil); err == nil {

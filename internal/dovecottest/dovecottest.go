@@ -117,6 +117,15 @@ type Options struct {
 	// reach the anvil-auth-penalty socket), so that wrong-password tests
 	// are fast: every failed login is answered after about 0.5 s.
 	AuthPenalty bool
+	// Submission also starts Dovecot's submission service (RFC 6409,
+	// SubmissionAddr, SubmissionURL: AUTH PLAIN/LOGIN against the same
+	// users, no TLS). It does not deliver itself: it relays every message
+	// to SubmissionRelay.
+	Submission bool
+	// SubmissionRelay is the host:port of the SMTP server Dovecot's
+	// submission service relays to (trusted, without authentication).
+	// A test usually runs one that hands the mail to Deliver.
+	SubmissionRelay string
 }
 
 // User is one mail account of the test server.
@@ -131,6 +140,9 @@ type Server struct {
 	// POP3Addr is the host:port of the plain-text POP3 listener, or ""
 	// when Options.POP3 was false.
 	POP3Addr string
+	// SubmissionAddr is the host:port of the submission listener, or ""
+	// when Options.Submission was false.
+	SubmissionAddr string
 	// Dir is the server's private directory: dovecot.conf, dovecot.log,
 	// passwd, run/ (base_dir), state/ and home/USER (mail homes).
 	Dir string
@@ -185,6 +197,11 @@ func Start(t testing.TB, opts *Options) *Server {
 	doveadm, err := findProgram("doveadm")
 	if err != nil {
 		unavailable(t, "%v", err)
+	}
+	if o.Submission {
+		if _, err := os.Stat("/usr/lib/dovecot/submission"); err != nil {
+			unavailable(t, "Dovecot's submission service is not installed (Debian: dovecot-submissiond): %v", err)
+		}
 	}
 	if os.Geteuid() != 0 {
 		unavailable(t, "Dovecot tests must run as root (Dovecot switches to the dovecot user), running as uid %d", os.Geteuid())
@@ -246,7 +263,7 @@ func findProgram(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"} {
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/lib/dovecot"} {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
 			return p, nil
@@ -319,13 +336,19 @@ func start(bin, doveadm string, uid, gid int, o *Options) (s *Server, err error)
 		return nil, err
 	}
 
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
 	s.IMAPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	if o.POP3 {
 		s.POP3Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	}
+	if o.Submission {
+		if o.SubmissionRelay == "" {
+			return nil, errors.New("Options.Submission needs a SubmissionRelay")
+		}
+		s.SubmissionAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
 	}
 	conf := s.config(o, ports[0], ports[1])
 	confPath := s.conf
@@ -436,6 +459,9 @@ func (s *Server) config(o *Options, imapPort, pop3Port int) string {
 	if !o.POP3 {
 		pop3Port = 0
 	}
+	if o.Submission {
+		protocols += " submission"
+	}
 	yesNo := func(b bool) string {
 		if b {
 			return "yes"
@@ -502,6 +528,20 @@ func (s *Server) config(o *Options, imapPort, pop3Port int) string {
 	p("    port = 0")
 	p("  }")
 	p("}")
+	if o.Submission {
+		relayHost, relayPort, _ := net.SplitHostPort(o.SubmissionRelay)
+		_, subPort, _ := net.SplitHostPort(s.SubmissionAddr)
+		p("hostname = localhost")
+		p("submission_relay_host = %s", relayHost)
+		p("submission_relay_port = %s", relayPort)
+		p("submission_relay_trusted = yes")
+		p("service submission-login {")
+		p("  inet_listener submission {")
+		p("    address = 127.0.0.1")
+		p("    port = %s", subPort)
+		p("  }")
+		p("}")
+	}
 	p("service pop3-login {")
 	p("  inet_listener pop3 {")
 	p("    address = 127.0.0.1")
@@ -531,6 +571,9 @@ func (s *Server) waitReady() error {
 	probes := []probe{{s.IMAPAddr, "* OK"}}
 	if s.POP3Addr != "" {
 		probes = append(probes, probe{s.POP3Addr, "+OK"})
+	}
+	if s.SubmissionAddr != "" {
+		probes = append(probes, probe{s.SubmissionAddr, "220"})
 	}
 	var lastErr error
 	for _, pr := range probes {
@@ -568,7 +611,7 @@ func greet(addr, ok string) error {
 	if !strings.HasPrefix(line, ok) {
 		return fmt.Errorf("unexpected greeting %q", strings.TrimSpace(line))
 	}
-	if ok == "+OK" {
+	if ok == "+OK" || ok == "220" {
 		_, _ = c.Write([]byte("QUIT\r\n"))
 	} else {
 		_, _ = c.Write([]byte("z LOGOUT\r\n"))
@@ -586,6 +629,33 @@ func (s *Server) POP3URL() string {
 		return ""
 	}
 	return "pop3+insecure://" + s.POP3Addr
+}
+
+// SubmissionURL returns the submission service's URL,
+// "smtp+insecure://127.0.0.1:PORT", or "" without Options.Submission.
+func (s *Server) SubmissionURL() string {
+	if s.SubmissionAddr == "" {
+		return ""
+	}
+	return "smtp+insecure://" + s.SubmissionAddr
+}
+
+// Deliver delivers raw (RFC 5322) into user's INBOX with dovecot-lda,
+// as an MTA would: Sieve-free local delivery with the server's
+// configuration.
+func (s *Server) Deliver(user string, raw []byte) error {
+	lda, err := findProgram("dovecot-lda")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lda, "-c", s.conf, "-d", user)
+	cmd.Stdin = bytes.NewReader(raw)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("dovecot-lda -d %s: %v: %s", user, err, out)
+	}
+	return nil
 }
 
 // Doveadm runs doveadm with the server's configuration ("doveadm -c

@@ -1,0 +1,257 @@
+package mailproxy_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/thumbmail/thumbmail/mailproxy"
+)
+
+func TestReplySubject(t *testing.T) {
+	tests := map[string]struct{ in, reply, fwd string }{
+		"plain":          {"Lunch", "Re: Lunch", "Fwd: Lunch"},
+		"already Re":     {"Re: Lunch", "Re: Lunch", "Fwd: Lunch"},
+		"piled":          {"RE: Fwd: re:  AW: Lunch", "Re: Lunch", "Fwd: Lunch"},
+		"counted":        {"Re[3]: Lunch", "Re: Lunch", "Fwd: Lunch"},
+		"FW":             {"FW: Lunch", "Re: Lunch", "Fwd: Lunch"},
+		"empty":          {"", "Re: ", "Fwd: "},
+		"CRLF decoded":   {"Lunch\r\nBcc: evil@example.com", "Re: Lunch Bcc: evil@example.com", "Fwd: Lunch Bcc: evil@example.com"},
+		"non-ASCII":      {"Re: Grüße", "Re: Grüße", "Fwd: Grüße"},
+		"word not strip": {"Reading list", "Re: Reading list", "Fwd: Reading list"},
+	}
+	for name, tc := range tests {
+		if got := mailproxy.ReplySubject(tc.in); got != tc.reply {
+			t.Errorf("%s: ReplySubject(%q) = %q, want %q", name, tc.in, got, tc.reply)
+		}
+		if got := mailproxy.ForwardSubject(tc.in); got != tc.fwd {
+			t.Errorf("%s: ForwardSubject(%q) = %q, want %q", name, tc.in, got, tc.fwd)
+		}
+	}
+}
+
+func addrs(emails ...string) []mailproxy.Address {
+	var out []mailproxy.Address
+	for _, e := range emails {
+		out = append(out, mailproxy.Address{Email: e})
+	}
+	return out
+}
+
+func emails(as []mailproxy.Address) string {
+	var s []string
+	for _, a := range as {
+		s = append(s, a.Email)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestReplyRecipients(t *testing.T) {
+	const me = "me@example.org"
+	tests := map[string]struct {
+		msg    mailproxy.Message
+		all    bool
+		wantTo string
+		wantCc string
+	}{
+		"reply to sender": {
+			msg:    mailproxy.Message{From: addrs("ann@example.net"), To: addrs(me, "bob@example.net")},
+			wantTo: "ann@example.net",
+		},
+		"Reply-To honoured": {
+			msg:    mailproxy.Message{From: addrs("ann@example.net"), ReplyTo: addrs("list@example.net"), To: addrs(me)},
+			wantTo: "list@example.net",
+		},
+		"reply all without me and duplicates": {
+			msg:    mailproxy.Message{From: addrs("ann@example.net"), To: addrs("ME@example.org", "bob@example.net", "Ann@Example.net"), Cc: addrs("bob@example.net", "carol@example.net", me)},
+			all:    true,
+			wantTo: "ann@example.net", wantCc: "bob@example.net,carol@example.net",
+		},
+		"reply all with Reply-To": {
+			msg:    mailproxy.Message{From: addrs("ann@example.net"), ReplyTo: addrs("list@example.net"), To: addrs("list@example.net", me)},
+			all:    true,
+			wantTo: "list@example.net",
+		},
+		"reply to my own sent message": {
+			msg:    mailproxy.Message{From: addrs(me), To: addrs("bob@example.net")},
+			wantTo: "bob@example.net",
+		},
+		"reply all to my own sent message": {
+			msg:    mailproxy.Message{From: addrs(me), To: addrs("bob@example.net"), Cc: addrs("carol@example.net")},
+			all:    true,
+			wantTo: "bob@example.net", wantCc: "carol@example.net",
+		},
+		"address with CR dropped": {
+			msg:    mailproxy.Message{From: addrs("ann@example.net\r\nBcc: x@example.com")},
+			wantTo: "",
+		},
+	}
+	for name, tc := range tests {
+		to, cc := mailproxy.ReplyRecipients(&tc.msg, me, tc.all)
+		if emails(to) != tc.wantTo || emails(cc) != tc.wantCc {
+			t.Errorf("%s: ReplyRecipients() = %q / %q, want %q / %q", name, emails(to), emails(cc), tc.wantTo, tc.wantCc)
+		}
+	}
+}
+
+func TestReplyThreading(t *testing.T) {
+	tests := map[string]struct {
+		msg      mailproxy.Message
+		wantIRT  string
+		wantRefs string
+	}{
+		"first reply":      {mailproxy.Message{MessageID: "a@x"}, "a@x", "a@x"},
+		"with references":  {mailproxy.Message{MessageID: "c@x", References: []string{"a@x", "b@x"}}, "c@x", "a@x b@x c@x"},
+		"only In-Reply-To": {mailproxy.Message{MessageID: "b@x", InReplyTo: "a@x"}, "b@x", "a@x b@x"},
+		"no Message-ID":    {mailproxy.Message{}, "", ""},
+		"bad Message-ID":   {mailproxy.Message{MessageID: "a@x>\r\nBcc: y"}, "", ""},
+		"bad ref dropped":  {mailproxy.Message{MessageID: "c@x", References: []string{"a b", "b@x"}}, "c@x", "b@x c@x"},
+	}
+	for name, tc := range tests {
+		irt, refs := mailproxy.ReplyThreading(&tc.msg)
+		if irt != tc.wantIRT || strings.Join(refs, " ") != tc.wantRefs {
+			t.Errorf("%s: ReplyThreading() = %q %q, want %q %q", name, irt, refs, tc.wantIRT, tc.wantRefs)
+		}
+	}
+}
+
+func TestParseAddresses(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want string
+		bad  bool
+	}{
+		"one":         {in: "ann@example.net", want: "ann@example.net"},
+		"names":       {in: `Ann <ann@example.net>, "Bob, Jr." <bob@example.net>`, want: "ann@example.net,bob@example.net"},
+		"semicolons":  {in: "ann@example.net; bob@example.net;", want: "ann@example.net,bob@example.net"},
+		"empty":       {in: "  ", want: ""},
+		"no at":       {in: "ann", bad: true},
+		"garbage":     {in: "ann at example dot net", bad: true},
+		"CRLF":        {in: "ann@example.net\r\nBcc: x@example.com", bad: true},
+		"NUL in name": {in: "\"A\x00\" <ann@example.net>", bad: true},
+		"non-ASCII":   {in: "Jörg <joerg@example.net>", want: "joerg@example.net"},
+	}
+	for name, tc := range tests {
+		got, err := mailproxy.ParseAddresses("To", tc.in)
+		if tc.bad {
+			if !errors.Is(err, mailproxy.ErrBadInput) {
+				t.Errorf("%s: ParseAddresses(%q) = %v, %v; want ErrBadInput", name, tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || emails(got) != tc.want {
+			t.Errorf("%s: ParseAddresses(%q) = %q, %v; want %q", name, tc.in, emails(got), err, tc.want)
+		}
+	}
+}
+
+func TestBuildWithAttachments(t *testing.T) {
+	o := &mailproxy.Outgoing{
+		From:        mailproxy.Address{Email: "me@example.org"},
+		To:          addrs("ann@example.net"),
+		Subject:     "files",
+		Text:        strings.Repeat("a long line of text ", 10) + "\n",
+		InReplyTo:   "a@x",
+		References:  []string{"r@x", "a@x"},
+		Attachments: []mailproxy.OutAttachment{{Name: "Rechnung März.pdf", Type: "application/pdf", Data: []byte("%PDF-1.4\x00\xff")}, {Name: "x.bin", Type: "bogus", Data: []byte{1, 2, 3}}},
+	}
+	raw, err := o.Build()
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs, _ := mr.Header.MsgIDList("References"); strings.Join(refs, " ") != "r@x a@x" {
+		t.Errorf("References = %v", refs)
+	}
+	var names, types []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p.Body)
+		switch h := p.Header.(type) {
+		case *mail.InlineHeader:
+			if string(body) != strings.ReplaceAll(o.Text, "\n", "\r\n") {
+				t.Errorf("text = %q", body)
+			}
+			if h.Get("Content-Transfer-Encoding") != "quoted-printable" {
+				t.Errorf("long lines sent as %q", h.Get("Content-Transfer-Encoding"))
+			}
+		case *mail.AttachmentHeader:
+			n, _ := h.Filename()
+			ct, _, _ := h.ContentType()
+			names, types = append(names, n), append(types, ct)
+			if n == "Rechnung März.pdf" && string(body) != "%PDF-1.4\x00\xff" {
+				t.Errorf("attachment bytes changed: %q", body)
+			}
+		}
+	}
+	if strings.Join(names, "|") != "Rechnung März.pdf|x.bin" || strings.Join(types, "|") != "application/pdf|application/octet-stream" {
+		t.Errorf("attachments = %q %q", names, types)
+	}
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 998 {
+			t.Errorf("line of %d octets", len(line))
+		}
+	}
+}
+
+func TestCheckRefuses(t *testing.T) {
+	base := func() *mailproxy.Outgoing {
+		return &mailproxy.Outgoing{From: mailproxy.Address{Email: "me@example.org"}, To: addrs("a@example.net")}
+	}
+	tests := map[string]func(o *mailproxy.Outgoing){
+		"subject CRLF":    func(o *mailproxy.Outgoing) { o.Subject = "x\r\nBcc: y@example.com" },
+		"subject LF":      func(o *mailproxy.Outgoing) { o.Subject = "x\nBcc: y@example.com" },
+		"subject U+2028":  func(o *mailproxy.Outgoing) { o.Subject = "x\u2028y" },
+		"from name":       func(o *mailproxy.Outgoing) { o.From.Name = "Me\rX" },
+		"attachment name": func(o *mailproxy.Outgoing) { o.Attachments = []mailproxy.OutAttachment{{Name: "a\nb"}} },
+		"in-reply-to":     func(o *mailproxy.Outgoing) { o.InReplyTo = "a@x>\r\nX: y" },
+		"no recipients":   func(o *mailproxy.Outgoing) { o.To = nil },
+		"recipient email": func(o *mailproxy.Outgoing) { o.To = addrs("a@example.net\r\nX: y") },
+	}
+	for name, mod := range tests {
+		o := base()
+		mod(o)
+		if err := o.Check(false); !errors.Is(err, mailproxy.ErrBadInput) {
+			t.Errorf("%s: Check() = %v, want ErrBadInput", name, err)
+		}
+	}
+	if err := base().Check(false); err != nil {
+		t.Errorf("Check() of a good message = %v", err)
+	}
+}
+
+func TestFormatAddressesRoundTrip(t *testing.T) {
+	tests := map[string]struct {
+		name, want string
+	}{
+		"plain":     {"Ann Example", "Ann Example <a@example.net>"},
+		"non-ASCII": {"Élodie Lefèvre", "Élodie Lefèvre <a@example.net>"},
+		"comma":     {"Smith, John", `"Smith, John" <a@example.net>`},
+		"quotes":    {`A "quoted" name`, `"A \"quoted\" name" <a@example.net>`},
+		"backslash": {`back\slash`, `"back\\slash" <a@example.net>`},
+		"angle":     {"x <y>", `"x <y>" <a@example.net>`},
+	}
+	for name, tc := range tests {
+		in := []mailproxy.Address{{Name: tc.name, Email: "a@example.net"}}
+		got := mailproxy.FormatAddresses(in)
+		if got != tc.want {
+			t.Errorf("%s: FormatAddresses() = %q, want %q", name, got, tc.want)
+		}
+		back, err := mailproxy.ParseAddresses("To", got)
+		if err != nil || len(back) != 1 || back[0] != in[0] {
+			t.Errorf("%s: ParseAddresses(%q) = %+v, %v; want %+v", name, got, back, err, in[0])
+		}
+	}
+}
