@@ -39,5 +39,6 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
 		Msg: msg, Images: images, Clock: h.clock(), BackPage: queryInt(r, "p", 1),
+		InJunk: h.isSpecial(r, folder, "junk"),
 	}))
 }

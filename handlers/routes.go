@@ -34,6 +34,13 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/f/{folder}/{id}", h.showMessage)
 		r.Get("/f/{folder}/{id}/part/{part}", h.downloadPart)
 		r.Post("/f/{folder}/delete", h.deleteMessages)
+		// Acting on mail (IMAP): one action URL for the list's and the
+		// message's bars, the Move folder picker, emptying from Trash, undo.
+		r.Post("/f/{folder}/act", h.actOnMessages)
+		r.Get("/f/{folder}/move", h.pickFolder)
+		r.Get("/f/{folder}/expunge", h.confirmExpunge)
+		r.Post("/f/{folder}/expunge", h.expungeMessages)
+		r.Post("/undo", h.undoMove)
 	})
 	if h.cfg.BasePath == "" {
 		return r

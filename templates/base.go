@@ -21,6 +21,9 @@ type Base struct {
 	CSSURL    string // content-hashed stylesheet URL, base path included
 	Folder    string // current folder, for the top bar
 	Unread    int    // unread count of the current folder, for the title
+	// Undo, when set, is offered next to the notice: one tap moves the
+	// messages back.
+	Undo *Undo
 	// CSRF is the anti-forgery token every POST form carries in a hidden
 	// field (use the CSRFField component inside each form).
 	CSRF string
@@ -57,6 +60,8 @@ type FoldersPage struct {
 type ListPage struct {
 	Page  *mailproxy.MessagePage
 	Clock Clock
+	// InJunk is set in the Junk folder (its bar offers "Not junk").
+	InJunk bool
 }
 
 // MessagePage shows one message.
@@ -66,6 +71,8 @@ type MessagePage struct {
 	Clock  Clock
 	// BackPage is the list page to return to (kept in links as ?p=).
 	BackPage int
+	// InJunk is set in the Junk folder (its bar offers "Not junk").
+	InJunk bool
 }
 
 // ErrorPage explains a failure in plain words.
@@ -74,4 +81,26 @@ type ErrorPage struct {
 	Heading string
 	Message string
 	Retry   string // a local URL to try again, or ""
+}
+
+// Undo is the form that moves messages back after a move: from the
+// folder they went to (From), back to where they were (To).
+type Undo struct {
+	From, To string
+	IDs      []string // opaque ids of the messages in From
+}
+
+// MovePage is the folder picker for Move.
+type MovePage struct {
+	Folder   string // the source folder
+	IDs      []string
+	Folders  []mailproxy.Folder
+	BackPage int
+}
+
+// ExpungePage asks before deleting messages in Trash for good.
+type ExpungePage struct {
+	Folder   string
+	IDs      []string
+	BackPage int
 }

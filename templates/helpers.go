@@ -1,6 +1,10 @@
 package templates
 
-import "github.com/thumbmail/thumbmail/mailproxy"
+import (
+	"strconv"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+)
 
 func fromLabel(s mailproxy.Summary) string {
 	if l := s.From.String(); l != "" {
@@ -23,3 +27,6 @@ func imagesQuery(backPage int) string {
 	}
 	return "?images=1"
 }
+
+// itoa is strconv.Itoa for form values (no digit grouping).
+func itoa(n int) string { return strconv.Itoa(n) }

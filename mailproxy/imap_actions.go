@@ -1,0 +1,208 @@
+package mailproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// parseIDs turns message ids of one folder into a UID set. Every id is
+// "UIDVALIDITY-UIDSET", where UIDSET is one UID (as msgID makes) or a
+// compact set "5:9,12" (as Move reports). All ids must share one
+// UIDVALIDITY.
+func parseIDs(ids []string) (validity uint32, set imap.UIDSet, err error) {
+	if len(ids) == 0 {
+		return 0, nil, fmt.Errorf("%w: no message ids", ErrNotFound)
+	}
+	for _, id := range ids {
+		v, rest, ok := strings.Cut(id, "-")
+		vv, verr := strconv.ParseUint(v, 10, 32)
+		if !ok || verr != nil {
+			return 0, nil, fmt.Errorf("%w: bad message id %q", ErrNotFound, id)
+		}
+		if validity != 0 && uint32(vv) != validity {
+			return 0, nil, fmt.Errorf("%w: ids of two UIDVALIDITY values", ErrFolderReset)
+		}
+		validity = uint32(vv)
+		if err := addUIDSet(&set, rest); err != nil {
+			return 0, nil, fmt.Errorf("%w: bad message id %q", ErrNotFound, id)
+		}
+	}
+	return validity, set, nil
+}
+
+// addUIDSet parses "5", "5:9" or "5:9,12" (RFC 9051 §9 sequence-set,
+// without "*") into set.
+func addUIDSet(set *imap.UIDSet, s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	for _, r := range strings.Split(s, ",") {
+		a, b, isRange := strings.Cut(r, ":")
+		start, err := strconv.ParseUint(a, 10, 32)
+		if err != nil || start == 0 {
+			return errors.New("bad uid")
+		}
+		stop := start
+		if isRange {
+			if stop, err = strconv.ParseUint(b, 10, 32); err != nil || stop == 0 {
+				return errors.New("bad uid")
+			}
+		}
+		set.AddRange(imap.UID(min(start, stop)), imap.UID(max(start, stop)))
+	}
+	return nil
+}
+
+// selectIDs selects folder and checks that the ids belong to its current
+// UIDVALIDITY (ErrFolderReset otherwise).
+func (c *imapConn) selectIDs(folder string, ids []string) (imap.UIDSet, error) {
+	validity, set, err := parseIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.sel(folder); err != nil {
+		return nil, err
+	}
+	if validity != c.uidValidity {
+		return nil, fmt.Errorf("%w: %q (ids of %d, now %d)", ErrFolderReset, folder, validity, c.uidValidity)
+	}
+	return set, nil
+}
+
+// SetFlags adds or removes flag with one UID STORE ...FLAGS.SILENT (RFC
+// 9051 §6.4.6): the server echoes nothing, and UIDs that were expunged
+// meanwhile are skipped by the server, not an error.
+func (s *imapSession) SetFlags(ctx context.Context, folder string, ids []string, flag Flag, on bool) error {
+	if flag != FlagSeen && flag != FlagFlagged {
+		return fmt.Errorf("%w: flag %q", ErrUnsupported, flag)
+	}
+	return s.do(ctx, func(c *imapConn) error {
+		set, err := c.selectIDs(folder, ids)
+		if err != nil {
+			return err
+		}
+		op := imap.StoreFlagsDel
+		if on {
+			op = imap.StoreFlagsAdd
+		}
+		return c.c.Store(set, &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{imap.Flag(flag)}}, nil).Close()
+	})
+}
+
+// SpecialFolder names the trash, archive or junk folder (see
+// imapConn.specialFolder).
+func (s *imapSession) SpecialFolder(ctx context.Context, use string) (string, error) {
+	var name string
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		name, err = c.specialFolder(use)
+		return err
+	})
+	return name, err
+}
+
+// Move moves messages to another folder. With MOVE (RFC 6851) it is one
+// UID MOVE, whose COPYUID response code (RFC 4315 §3, sent untagged by
+// MOVE) names the new UIDs. Without MOVE it is our own sequence, each step
+// waited for before the next: UID COPY; only after its OK, UID STORE
+// +FLAGS.SILENT \Deleted; then, with UIDPLUS, UID EXPUNGE of exactly those
+// UIDs (RFC 4315 §2.1). Without UIDPLUS nothing is expunged (a plain
+// EXPUNGE would also remove what other clients flagged \Deleted): the
+// originals stay flagged, and KeptDeleted says so. A failed COPY or MOVE
+// changes nothing and is ErrNotMoved. (go-imap's own Move fallback
+// pipelines all three commands without waiting, so a failed COPY would
+// still expunge the originals: never use it.)
+func (s *imapSession) Move(ctx context.Context, folder string, ids []string, to string) (*MoveResult, error) {
+	if to == folder {
+		return nil, fmt.Errorf("%w: source and target are both %q", ErrNotMoved, to)
+	}
+	var res *MoveResult
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		res, err = c.move(folder, ids, to)
+		return err
+	})
+	return res, err
+}
+
+func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, error) {
+	set, err := c.selectIDs(folder, ids)
+	if err != nil {
+		return nil, err
+	}
+	res := &MoveResult{From: folder, To: to}
+	var validity uint32
+	var dest imap.UIDSet
+	if c.caps.Has(imap.CapMove) {
+		data, err := c.c.Move(set, to).Wait() // MOVE is offered: no fallback inside
+		if err != nil {
+			return nil, notMoved(err)
+		}
+		if data != nil {
+			validity = data.UIDValidity
+			dest, _ = data.DestUIDs.(imap.UIDSet)
+		}
+	} else {
+		data, err := c.c.Copy(set, to).Wait()
+		if err != nil {
+			return nil, notMoved(err)
+		}
+		validity, dest = data.UIDValidity, data.DestUIDs
+		// The copies are safe in the target: only now touch the originals.
+		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return nil, fmt.Errorf("copied to %q but flagging the originals failed: %w", to, err)
+		}
+		if c.caps.Has(imap.CapUIDPlus) {
+			if err := c.c.UIDExpunge(set).Close(); err != nil {
+				return nil, fmt.Errorf("copied to %q but expunging the originals failed: %w", to, err)
+			}
+		} else {
+			res.KeptDeleted = true
+		}
+	}
+	if nums, ok := set.Nums(); ok {
+		res.Moved = len(nums)
+	}
+	if validity != 0 && len(dest) > 0 {
+		res.IDs = []string{strconv.FormatUint(uint64(validity), 10) + "-" + dest.String()}
+		if nums, ok := dest.Nums(); ok {
+			res.Moved = len(nums)
+		}
+	}
+	return res, nil
+}
+
+// notMoved marks a refused COPY or MOVE (a NO: target gone, over quota)
+// as ErrNotMoved; a broken connection stays what it is.
+func notMoved(err error) error {
+	var ierr *imap.Error
+	if errors.As(err, &ierr) {
+		return fmt.Errorf("%w: %w", ErrNotMoved, err)
+	}
+	return err
+}
+
+// Expunge removes exactly ids for good: UID STORE +FLAGS.SILENT \Deleted,
+// then UID EXPUNGE of those UIDs (RFC 4315 §2.1). Without UIDPLUS it
+// refuses (ErrUnsupported) rather than send a plain EXPUNGE, which would
+// also remove messages other clients flagged \Deleted.
+func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) error {
+	return s.do(ctx, func(c *imapConn) error {
+		if !c.caps.Has(imap.CapUIDPlus) {
+			return fmt.Errorf("%w: UID EXPUNGE needs UIDPLUS", ErrUnsupported)
+		}
+		set, err := c.selectIDs(folder, ids)
+		if err != nil {
+			return err
+		}
+		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		return c.c.UIDExpunge(set).Close()
+	})
+}
