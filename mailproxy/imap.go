@@ -359,7 +359,7 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, s := range []error{ErrAuth, ErrNotFound, ErrUnsupported, ErrUnavailable, ErrBusy, ErrTooManyConnections, ErrSessionExpired} {
+	for _, s := range []error{ErrAuth, ErrNotFound, ErrUnsupported, ErrUnavailable, ErrBusy, ErrTooManyConnections, ErrSessionExpired, ErrFolderReset, ErrNotMoved} {
 		if errors.Is(err, s) {
 			return err
 		}

@@ -168,7 +168,9 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 	if nums, ok := set.Nums(); ok {
 		res.Moved = len(nums)
 	}
-	if validity != 0 && len(dest) > 0 {
+	// COPYUID is UIDPLUS's (RFC 4315 §3). Without UIDPLUS there is no
+	// undo: moving back would leave flagged duplicates in both folders.
+	if validity != 0 && len(dest) > 0 && c.caps.Has(imap.CapUIDPlus) {
 		res.IDs = []string{strconv.FormatUint(uint64(validity), 10) + "-" + dest.String()}
 		if nums, ok := dest.Nums(); ok {
 			res.Moved = len(nums)
