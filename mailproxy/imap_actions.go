@@ -135,6 +135,10 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 	if err != nil {
 		return nil, err
 	}
+	// Our own expunges change the selected folder's size: select it
+	// afresh next time rather than trust the count kept from EXPUNGE
+	// responses (imapmemserver reports a MOVE's expunges twice).
+	defer c.forgetSelection()
 	res := &MoveResult{From: folder, To: to}
 	var validity uint32
 	var dest imap.UIDSet
@@ -202,9 +206,13 @@ func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) 
 		if err != nil {
 			return err
 		}
+		defer c.forgetSelection()
 		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
 			return err
 		}
 		return c.c.UIDExpunge(set).Close()
 	})
 }
+
+// forgetSelection makes the next sel issue a fresh SELECT.
+func (c *imapConn) forgetSelection() { c.selected = "" }
