@@ -150,8 +150,8 @@ type MessagePage struct {
 	// OldestUID and NewestUID are the UIDs of the last and first rows, for
 	// the Older (Before) and Newer (After) links.
 	OldestUID, NewestUID uint32
-	Newer         int    // messages that arrived after Anchor (not shown)
-	Messages      []Summary
+	Newer                int // messages that arrived after Anchor (not shown)
+	Messages             []Summary
 }
 
 // Summary is one row of a message list.
