@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -271,6 +272,9 @@ func TestActionsWithoutMove(t *testing.T) {
 	if !strings.Contains(page.body, "marked as deleted") || notAnUndoRE.MatchString(page.body) {
 		t.Errorf("notice after a MOVE-less archive: wrong text or an Undo offered")
 	}
+	if m := e.get(c, "/f/INBOX/"+ids[0]); !strings.Contains(m.body, "Marked as deleted") {
+		t.Errorf("an original left behind is not shown as marked deleted")
+	}
 	tids := ticks(e.get(c, "/f/Trash").body)
 	r := e.do(c, "POST", "/f/Trash/expunge", url.Values{"id": tids[:1]})
 	if !strings.Contains(r.header.Get("Location"), "n=noexpunge") {
@@ -322,5 +326,33 @@ func TestActionsRefused(t *testing.T) {
 	act(t, e, c, "INBOX", "read", many, nil, "toomany")
 	if r := e.get(c, "/f/INBOX/act"); r.status == http.StatusOK || r.status == http.StatusSeeOther {
 		t.Errorf("GET /f/INBOX/act = %d, want it refused", r.status)
+	}
+}
+
+// TestMessageKeywords: keywords another program set are shown, escaped.
+func TestMessageKeywords(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login()
+	ids := ticks(e.get(c, "/f/INBOX").body)
+	raw, err := imapclient.DialInsecure(e.demo.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.Login("demo", "demo").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_, u, _ := strings.Cut(ids[0], "-")
+	uid, _ := strconv.ParseUint(u, 10, 32)
+	if err := raw.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{"work", "$Label1"}}, nil).Close(); err != nil {
+		t.Fatalf("Store().Close() = %v", err)
+	}
+	m := e.get(c, "/f/INBOX/"+ids[0])
+	body := strings.ToLower(m.body) // keywords are case-insensitive; imapmemserver lowers them
+	if !strings.Contains(body, "<span>work</span>") || !strings.Contains(body, "<span>$label1</span>") {
+		t.Errorf("keywords not shown on the message page")
 	}
 }

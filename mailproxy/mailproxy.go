@@ -209,6 +209,12 @@ type Message struct {
 	Seen     bool
 	Flagged  bool
 	Answered bool
+	// Deleted is set when the message is flagged \Deleted (moved away by
+	// a server without UIDPLUS, or by another program) and awaits expunge.
+	Deleted bool
+	// Keywords are the message's keywords (user labels) as the server
+	// reports them, at most 20.
+	Keywords []string
 
 	Body        Body
 	Attachments []Attachment
