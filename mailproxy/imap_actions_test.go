@@ -318,3 +318,45 @@ func mustUpstream(t *testing.T, raw string) Upstream {
 	}
 	return up
 }
+
+// TestListCursorBothWays: Older then Newer by UID lands on the same
+// pages, with the same row numbers, as paging by number.
+func TestListCursorBothWays(t *testing.T) {
+	s, _ := actionsEnv(t, nil)
+	ctx := context.Background()
+	ids := func(p *MessagePage) string {
+		var out []string
+		for _, m := range p.Messages {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	var byNumber []*MessagePage
+	for n := 1; n <= 3; n++ {
+		p, err := s.List(ctx, "INBOX", ListQuery{Page: n, PageSize: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byNumber = append(byNumber, p)
+	}
+	p1 := byNumber[0]
+	p2, err := s.List(ctx, "INBOX", ListQuery{Page: 2, PageSize: 20, Anchor: p1.Anchor, Validity: p1.Validity, Before: p1.OldestUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p3, err := s.List(ctx, "INBOX", ListQuery{Page: 3, PageSize: 20, Anchor: p1.Anchor, Validity: p1.Validity, Before: p2.OldestUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.List(ctx, "INBOX", ListQuery{Page: 2, PageSize: 20, Anchor: p1.Anchor, Validity: p1.Validity, After: p3.NewestUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ got, want *MessagePage }{
+		"older to 2": {p2, byNumber[1]}, "older to 3": {p3, byNumber[2]}, "newer to 2": {back, byNumber[1]},
+	} {
+		if ids(c.got) != ids(c.want) || c.got.First != c.want.First || c.got.Last != c.want.Last || c.got.Page != c.want.Page {
+			t.Errorf("%s: rows %d–%d page %d %q, want %d–%d page %d %q", name, c.got.First, c.got.Last, c.got.Page, ids(c.got), c.want.First, c.want.Last, c.want.Page, ids(c.want))
+		}
+	}
+}
