@@ -315,6 +315,9 @@ func TestActionsRefused(t *testing.T) {
 	if r := e.get(c, "/f/INBOX?page=2&top=300&v=999&before=200"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/f/INBOX?n=folderreset" {
 		t.Errorf("stale page = %d %q, want 303 to page 1 with n=folderreset", r.status, r.header.Get("Location"))
 	}
+	if r := e.get(c, "/f/INBOX/999-"+uid); r.status != http.StatusSeeOther || r.header.Get("Location") != "/f/INBOX?n=folderreset" {
+		t.Errorf("message of a stale UIDVALIDITY = %d %q, want 303 to page 1 with n=folderreset", r.status, r.header.Get("Location"))
+	}
 	r := e.do(c, "POST", "/undo", url.Values{"from": {"Trash"}, "to": {"INBOX"}, "id": {"999-1:3"}})
 	if !strings.Contains(r.header.Get("Location"), "n=undoreset") {
 		t.Errorf("undo of stale ids = %d %q, want n=undoreset", r.status, r.header.Get("Location"))

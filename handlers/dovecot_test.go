@@ -181,4 +181,25 @@ func BenchmarkDovecot100k(b *testing.B) {
 			}
 		}
 	})
+	// Archive the newest message and undo, then show the first page
+	// again (after our own expunge the folder is selected afresh).
+	b.Run("ArchiveUndoFirstPage", func(b *testing.B) {
+		for b.Loop() {
+			ids := ticks(e.get(c, "/f/INBOX").body)
+			loc := act(b, e.testEnv, c, "INBOX", "archive", ids[:1], nil, "archived")
+			undo(b, e.testEnv, c, loc)
+			if r := e.get(c, "/f/INBOX"); r.status != 200 {
+				b.Fatal(r.status)
+			}
+		}
+	})
+	b.Run("StarFirstPage", func(b *testing.B) {
+		ids := ticks(e.get(c, "/f/INBOX").body)
+		for b.Loop() {
+			act(b, e.testEnv, c, "INBOX", "star", ids[:10], nil, "starred")
+			if r := e.get(c, "/f/INBOX"); r.status != 200 {
+				b.Fatal(r.status)
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -25,6 +26,11 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		RemoteImages: images,
 		PartURL:      func(part string) string { return b.PartURL(folder, id, part) + "?inline=1" },
 	})
+	if errors.Is(err, mailproxy.ErrFolderReset) {
+		web.LogError(r.Context(), r, "stale message id", err)
+		web.Redirect(w, r, withNotice(b.FolderURL(folder, 1, 0), "folderreset"))
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -41,6 +41,9 @@ type imapConn struct {
 	// specials caches special-use folder names ("trash" → "Trash"),
 	// filled by the first specialFolder call on this connection.
 	specials map[string]string
+	// recount is set after our own expunges in the selected folder: the
+	// next sel counts its messages afresh (see recountSelected).
+	recount bool
 	// exists is the selected mailbox's message count, from SELECT and then
 	// from EXISTS and EXPUNGE responses. (go-imap's Mailbox() is updated
 	// only after Select().Wait() returns, so it cannot be trusted here.)
@@ -382,6 +385,9 @@ func classify(err error) error {
 // and expunges that other clients made meanwhile.
 func (c *imapConn) sel(mailbox string) error {
 	if c.selected == mailbox {
+		if c.recount {
+			return c.recountSelected()
+		}
 		if time.Since(c.lastCmd) > time.Second {
 			if err := c.c.Noop().Wait(); err != nil {
 				return err
@@ -410,6 +416,7 @@ func (c *imapConn) sel(mailbox string) error {
 		return err
 	}
 	c.selected = mailbox
+	c.recount = false
 	c.uidValidity = data.UIDValidity
 	c.exists.Store(data.NumMessages)
 	return nil

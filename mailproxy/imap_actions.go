@@ -135,10 +135,10 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 	if err != nil {
 		return nil, err
 	}
-	// Our own expunges change the selected folder's size: select it
+	// Our own expunges change the selected folder's size: count it
 	// afresh next time rather than trust the count kept from EXPUNGE
 	// responses (imapmemserver reports a MOVE's expunges twice).
-	defer c.forgetSelection()
+	defer c.recountLater()
 	res := &MoveResult{From: folder, To: to}
 	var validity uint32
 	var dest imap.UIDSet
@@ -169,8 +169,8 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 			res.KeptDeleted = true
 		}
 	}
-	if nums, ok := set.Nums(); ok {
-		res.Moved = len(nums)
+	if nums, ok := set.Nums(); ok && !c.caps.Has(imap.CapUIDPlus) {
+		res.Moved = len(nums) // at most: without COPYUID we cannot tell
 	}
 	// COPYUID is UIDPLUS's (RFC 4315 §3). Without UIDPLUS there is no
 	// undo: moving back would leave flagged duplicates in both folders.
@@ -206,7 +206,7 @@ func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) 
 		if err != nil {
 			return err
 		}
-		defer c.forgetSelection()
+		defer c.recountLater()
 		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
 			return err
 		}
@@ -214,5 +214,29 @@ func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) 
 	})
 }
 
-// forgetSelection makes the next sel issue a fresh SELECT.
-func (c *imapConn) forgetSelection() { c.selected = "" }
+// recountLater makes the next sel of the selected folder count its
+// messages afresh.
+func (c *imapConn) recountLater() { c.recount = true }
+
+// recountSelected counts the selected folder's messages afresh: a NOOP
+// takes in what the server still had to tell, then ESEARCH COUNT (RFC
+// 4731 §3.1) of ALL gives the count in this session's view, which
+// sequence numbers refer to. Without ESEARCH the folder is selected again
+// (slower on big folders).
+func (c *imapConn) recountSelected() error {
+	c.recount = false
+	if !c.caps.Has(imap.CapESearch) {
+		mailbox := c.selected
+		c.selected = ""
+		return c.sel(mailbox)
+	}
+	if err := c.c.Noop().Wait(); err != nil {
+		return err
+	}
+	data, err := c.c.Search(&imap.SearchCriteria{}, &imap.SearchOptions{ReturnCount: true}).Wait()
+	if err != nil {
+		return err
+	}
+	c.exists.Store(data.Count)
+	return nil
+}
