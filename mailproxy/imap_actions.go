@@ -159,28 +159,53 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 		validity, dest = data.UIDValidity, data.DestUIDs
 		// The copies are safe in the target: only now touch the originals.
 		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			return nil, fmt.Errorf("copied to %q but flagging the originals failed: %w", to, err)
-		}
-		if c.caps.Has(imap.CapUIDPlus) {
-			if err := c.c.UIDExpunge(set).Close(); err != nil {
-				return nil, fmt.Errorf("copied to %q but expunging the originals failed: %w", to, err)
+			// Leave no duplicates: take the copies out again.
+			if rerr := c.removeCopies(to, validity, dest); rerr != nil {
+				return nil, fmt.Errorf("copied to %q but flagging the originals failed (%v), and removing the copies failed: %w", to, err, rerr)
 			}
-		} else {
+			return nil, fmt.Errorf("%w: flagging the originals failed, copies removed: %w", ErrNotMoved, err)
+		}
+		if !c.caps.Has(imap.CapUIDPlus) {
+			res.KeptDeleted = true
+		} else if err := c.c.UIDExpunge(set).Close(); err != nil {
+			// The originals are flagged \Deleted, the copies are in
+			// place: the same state as without UIDPLUS, nothing lost.
+			c.selected = "" // a failed command: select afresh next time
 			res.KeptDeleted = true
 		}
 	}
 	if nums, ok := set.Nums(); ok && !c.caps.Has(imap.CapUIDPlus) {
 		res.Moved = len(nums) // at most: without COPYUID we cannot tell
 	}
-	// COPYUID is UIDPLUS's (RFC 4315 §3). Without UIDPLUS there is no
-	// undo: moving back would leave flagged duplicates in both folders.
-	if validity != 0 && len(dest) > 0 && c.caps.Has(imap.CapUIDPlus) {
+	// COPYUID is UIDPLUS's (RFC 4315 §3). Without UIDPLUS (or when the
+	// originals could not be expunged) there is no undo: moving back
+	// would leave flagged duplicates in both folders.
+	if validity != 0 && len(dest) > 0 && c.caps.Has(imap.CapUIDPlus) && !res.KeptDeleted {
 		res.IDs = []string{strconv.FormatUint(uint64(validity), 10) + "-" + dest.String()}
 		if nums, ok := dest.Nums(); ok {
 			res.Moved = len(nums)
 		}
 	}
 	return res, nil
+}
+
+// removeCopies expunges the copies a COPY made in to (known from its
+// COPYUID response) when the rest of a move failed. It needs UIDPLUS.
+func (c *imapConn) removeCopies(to string, validity uint32, dest imap.UIDSet) error {
+	if !c.caps.Has(imap.CapUIDPlus) || validity == 0 || len(dest) == 0 {
+		return errors.New("the server did not say where the copies are (no UIDPLUS)")
+	}
+	if err := c.sel(to); err != nil {
+		return err
+	}
+	if c.uidValidity != validity {
+		return fmt.Errorf("%w: %q", ErrFolderReset, to)
+	}
+	defer c.recountLater()
+	if err := c.c.Store(dest, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return err
+	}
+	return c.c.UIDExpunge(dest).Close()
 }
 
 // notMoved marks a refused COPY or MOVE (a NO: target gone, over quota)
