@@ -322,6 +322,13 @@ func TestActionsRefused(t *testing.T) {
 	if !strings.Contains(r.header.Get("Location"), "n=undoreset") {
 		t.Errorf("undo of stale ids = %d %q, want n=undoreset", r.status, r.header.Get("Location"))
 	}
+	forged := "/f/INBOX?n=archived&u=" + url.QueryEscape(ids[0]) + "&uf=INBOX&ut=Trash"
+	if r := e.get(c, forged); !strings.Contains(r.body, "Archived.") || notAnUndoRE.MatchString(r.body) {
+		t.Errorf("a link made elsewhere shows an Undo button (or no notice)")
+	}
+	if r := e.get(c, forged+"&us=AAAAAAAAAAAAAAAAAAAAAA"); notAnUndoRE.MatchString(r.body) {
+		t.Errorf("a forged seal shows an Undo button")
+	}
 	many := make([]string, maxBulk+1)
 	for i := range many {
 		many[i] = ids[0]

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -148,6 +151,7 @@ func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 	target := withNotice(list, notice)
 	if len(res.IDs) > 0 && undoable[notice] {
 		q := url.Values{"u": res.IDs, "uf": {templates.EncodeFolder(res.To)}, "ut": {templates.EncodeFolder(res.From)}}
+		q.Set("us", undoSeal(r, q))
 		target += "&" + q.Encode()
 	}
 	web.Redirect(w, r, target)
@@ -197,8 +201,11 @@ func withNotice(u, key string) string {
 // checks them when the undo is posted.
 func undoFromQuery(r *http.Request) *templates.Undo {
 	q := r.URL.Query()
-	if !undoable[q.Get("n")] || len(q["u"]) == 0 || len(q["u"]) > maxBulk {
+	if !undoable[q.Get("n")] || len(q["u"]) == 0 || len(q["u"]) > maxBulk || web.CSRFToken(r) == "" {
 		return nil
+	}
+	if !hmac.Equal([]byte(q.Get("us")), []byte(undoSeal(r, q))) {
+		return nil // not made by our redirect for this browser
 	}
 	from, ok1 := templates.DecodeFolder(q.Get("uf"))
 	to, ok2 := templates.DecodeFolder(q.Get("ut"))
@@ -206,4 +213,13 @@ func undoFromQuery(r *http.Request) *templates.Undo {
 		return nil
 	}
 	return &templates.Undo{From: from, To: to, IDs: q["u"]}
+}
+
+// undoSeal binds an Undo offer (u, uf, ut) to this browser, keyed by its
+// anti-forgery token, so a link made elsewhere cannot show an Undo button
+// that would move the user's mail.
+func undoSeal(r *http.Request, q url.Values) string {
+	mac := hmac.New(sha256.New, []byte(web.CSRFToken(r)))
+	mac.Write([]byte("thumbmail undo v1\x00" + q.Get("uf") + "\x00" + q.Get("ut") + "\x00" + strings.Join(q["u"], ",")))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16])
 }
