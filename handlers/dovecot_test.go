@@ -188,6 +188,27 @@ func BenchmarkDovecot100k(b *testing.B) {
 			}
 		}
 	})
+	// Archive the newest message and undo, then show the first page
+	// again (after our own expunge the folder is selected afresh).
+	b.Run("ArchiveUndoFirstPage", func(b *testing.B) {
+		for b.Loop() {
+			ids := ticks(e.get(c, "/f/INBOX").body)
+			loc := act(b, e.testEnv, c, "INBOX", "archive", ids[:1], nil, "archived")
+			undo(b, e.testEnv, c, loc)
+			if r := e.get(c, "/f/INBOX"); r.status != 200 {
+				b.Fatal(r.status)
+			}
+		}
+	})
+	b.Run("StarFirstPage", func(b *testing.B) {
+		ids := ticks(e.get(c, "/f/INBOX").body)
+		for b.Loop() {
+			act(b, e.testEnv, c, "INBOX", "star", ids[:10], nil, "starred")
+			if r := e.get(c, "/f/INBOX"); r.status != 200 {
+				b.Fatal(r.status)
+			}
+		}
+	})
 	// Search, first results page: a word in three messages (the search
 	// runs until its time budget, then offers "search older") and a word
 	// in about 60% of them (the newest window fills the page).

@@ -169,6 +169,9 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.Collect = us.collect
 
 		b.CanSend = h.cfg.Submit != nil
+		if b.Notice != "" && b.Caps.Move {
+			b.Undo = undoFromQuery(r)
+		}
 	}
 	return b
 }
@@ -194,6 +197,31 @@ var notices = map[string]string{
 	"sent":         "Sent.",
 	"sentnocopy":   "Sent. A copy could not be saved in your Sent folder.",
 	"draftsaved":   "Draft saved.",
+	// Acting on mail (message_act.go, message_undo.go, trash_expunge.go).
+	"archived":     "Archived.",
+	"trashed":      "Moved to Trash.",
+	"moved":        "Moved.",
+	"junked":       "Moved to Junk.",
+	"notjunk":      "Moved to Inbox.",
+	"keptdeleted":  "Moved. Your mail server cannot remove single messages, so the originals stay here marked as deleted.",
+	"undone":       "Undone: the messages are back.",
+	"undoreset":    "Cannot undo: the other folder was reset by the server. Look for the messages there.",
+	"markedread":   "Marked as read.",
+	"markedunread": "Marked as unread.",
+	"starred":      "Starred.",
+	"unstarred":    "Star removed.",
+	"expunged":     "Deleted for good.",
+	"noexpunge":    "Your mail server cannot delete single messages for good (it lacks UIDPLUS); nothing was deleted. Empty Trash from another mail program.",
+	"notrash":      "There is no Trash folder on your mail server, so nothing was deleted. Create a folder named Trash and try again.",
+	"noarchive":    "There is no Archive folder on your mail server, so nothing was moved. Create a folder named Archive or use Move.",
+	"nojunk":       "There is no Junk folder on your mail server, so nothing was moved. Create a folder named Junk or use Move.",
+	"notmoved":     "Not moved: your mail server refused (the folder may be gone or full). Nothing was changed.",
+	"folderreset":  "This folder was reset by the server; showing the newest messages.",
+	"toomany":      "Too many messages selected: at most 500 at a time. Nothing was changed.",
+	"samefolder":   "The messages are already in that folder.",
 }
+
+// undoable are the notices that come with an Undo button.
+var undoable = map[string]bool{"archived": true, "trashed": true, "moved": true, "junked": true, "notjunk": true}
 
 func noticeText(key string) string { return notices[key] }

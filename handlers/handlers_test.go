@@ -585,7 +585,7 @@ func TestMessageViewMarksSeenAndLinks(t *testing.T) {
 	c := e.login()
 	list := e.get(c, "/f/INBOX").body
 	// The first unread row.
-	row := regexp.MustCompile(`<li class="u"><a href="(/f/INBOX/[0-9-]+)`).FindStringSubmatch(list)
+	row := regexp.MustCompile(`<li class="u">(?:<label.*?</label>\s*)?<a href="(/f/INBOX/[0-9-]+)`).FindStringSubmatch(list)
 	if row == nil {
 		t.Fatal("no unread message on page 1")
 	}
@@ -647,15 +647,18 @@ func TestFoldersPlainIMAP4rev1(t *testing.T) {
 }
 
 // TestDeleteNeedsSupportAndPOST: deleting for good is only offered where
-// the protocol does it (POP3); IMAP (move to Trash) comes with the
-// actions, so for now the route refuses and nothing changes.
+// the protocol does it (POP3); IMAP deletes by moving to Trash through the
+// action bar (/act), so the POP3 route refuses and nothing changes.
 func TestDeleteNeedsSupportAndPOST(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.login()
 	before := e.demoCount("INBOX")
 	list := e.get(c, "/f/INBOX")
-	if strings.Contains(list.body, `name="id"`) || strings.Contains(list.body, "Delete selected") {
-		t.Errorf("IMAP list offers delete before it is supported")
+	if strings.Contains(list.body, "Delete selected") || strings.Contains(list.body, "/f/INBOX/delete") {
+		t.Errorf("IMAP list offers the POP3 delete form")
+	}
+	if !strings.Contains(list.body, `action="/f/INBOX/act"`) || !strings.Contains(list.body, `value="delete"`) {
+		t.Errorf("IMAP list lacks the action bar")
 	}
 	id := strings.TrimPrefix(messageLinks(list.body)[0], "/f/INBOX/")
 	if r := e.get(c, "/f/INBOX/delete"); r.status != http.StatusMethodNotAllowed && r.status != http.StatusNotFound {

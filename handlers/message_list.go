@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,17 +39,40 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	top, _ := strconv.ParseUint(r.URL.Query().Get("top"), 10, 32)
+	q := r.URL.Query()
+	uint32Param := func(key string) uint32 {
+		n, _ := strconv.ParseUint(q.Get(key), 10, 32)
+		return uint32(n)
+	}
 	page, err := us.mail.List(r.Context(), folder, mailproxy.ListQuery{
 		Page:     queryInt(r, "page", 1),
 		PageSize: h.cfg.PageSize,
-		Anchor:   uint32(top),
+		Anchor:   uint32Param("top"),
+		Validity: uint32Param("v"),
+		Before:   uint32Param("before"),
+		After:    uint32Param("after"),
 	})
+	if errors.Is(err, mailproxy.ErrFolderReset) {
+		web.LogError(r.Context(), r, "stale page", err)
+		web.Redirect(w, r, withNotice(h.base(r, "").FolderURL(folder, 1, 0), "folderreset"))
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	b := h.base(r, page.FolderDisplay)
 	b.Folder, b.Unread = folder, page.Unread
-	web.Render(w, r, http.StatusOK, templates.List(b, templates.ListPage{Page: page, Clock: h.clock()}))
+	web.Render(w, r, http.StatusOK, templates.List(b, templates.ListPage{Page: page, Clock: h.clock(), InJunk: h.isSpecial(r, folder, "junk")}))
+}
+
+// isSpecial tells whether folder is the session's special-use folder use
+// (cached per connection by mailproxy, so cheap after the first ask).
+func (h *Handler) isSpecial(r *http.Request, folder, use string) bool {
+	us := session(r)
+	if !us.mail.Caps().Move {
+		return false
+	}
+	name, err := us.mail.SpecialFolder(r.Context(), use)
+	return err == nil && name == folder
 }

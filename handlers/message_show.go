@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -28,6 +29,11 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		PartURL:      func(part string) string { return b.PartURL(folder, id, part) + "?inline=1" },
 		Collect:      us.collect,
 	})
+	if errors.Is(err, mailproxy.ErrFolderReset) {
+		web.LogError(r.Context(), r, "stale message id", err)
+		web.Redirect(w, r, withNotice(b.FolderURL(folder, 1, 0), "folderreset"))
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -42,6 +48,7 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
 		Msg: msg, Images: images, Clock: h.clock(), BackPage: queryInt(r, "p", 1),
-		Quick: h.quickReplyBox(r.Context(), us, folder),
+		Quick:  h.quickReplyBox(r.Context(), us, folder),
+		InJunk: h.isSpecial(r, folder, "junk"),
 	}))
 }

@@ -41,6 +41,14 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/f/{folder}/{id}/reply", h.showReply)
 		r.Get("/f/{folder}/{id}/forward", h.showForward)
 		r.Get("/f/{folder}/{id}/edit", h.showEdit)
+
+		// Acting on mail (IMAP): one action URL for the list's and the
+		// message's bars, the Move folder picker, emptying from Trash, undo.
+		r.Post("/f/{folder}/act", h.actOnMessages)
+		r.Get("/f/{folder}/move", h.pickFolder)
+		r.Get("/f/{folder}/expunge", h.confirmExpunge)
+		r.Post("/f/{folder}/expunge", h.expungeMessages)
+		r.Post("/undo", h.undoMove)
 	})
 	// Sending: when the session ended meanwhile, the text is shown back.
 	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)

@@ -43,6 +43,9 @@ type imapConn struct {
 	// specials caches special-use folder names ("trash" → "Trash"),
 	// filled by the first specialFolder call on this connection.
 	specials map[string]string
+	// recount is set after our own expunges in the selected folder: the
+	// next sel counts its messages afresh (see recountSelected).
+	recount bool
 	// exists is the selected mailbox's message count, from SELECT and then
 	// from EXISTS and EXPUNGE responses. (go-imap's Mailbox() is updated
 	// only after Select().Wait() returns, so it cannot be trusted here.)
@@ -382,7 +385,7 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, s := range []error{ErrAuth, ErrNotFound, ErrUnsupported, ErrUnavailable, ErrBusy, ErrTooManyConnections, ErrSessionExpired} {
+	for _, s := range []error{ErrAuth, ErrNotFound, ErrUnsupported, ErrUnavailable, ErrBusy, ErrTooManyConnections, ErrSessionExpired, ErrFolderReset, ErrNotMoved} {
 		if errors.Is(err, s) {
 			return err
 		}
@@ -408,6 +411,9 @@ func (c *imapConn) sel(mailbox string) error {
 		return err
 	}
 	if c.selected == mailbox {
+		if c.recount {
+			return c.recountSelected()
+		}
 		if time.Since(c.lastCmd) > time.Second {
 			if err := c.c.Noop().Wait(); err != nil {
 				return err
@@ -436,6 +442,7 @@ func (c *imapConn) sel(mailbox string) error {
 		return err
 	}
 	c.selected = mailbox
+	c.recount = false
 	c.uidValidity = data.UIDValidity
 	c.exists.Store(data.NumMessages)
 	return nil

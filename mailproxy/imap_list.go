@@ -3,6 +3,7 @@ package mailproxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 const (
 	previewPlainBytes = 768
 	previewHTMLBytes  = 4096
-	previewRunes      = 110
+	previewRunes      = 90
 )
 
 // List returns one page of a folder, newest first. Its cost does not grow
@@ -53,6 +54,9 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 	if err := c.sel(folder); err != nil {
 		return nil, err
 	}
+	if q.Validity != 0 && q.Validity != c.uidValidity {
+		return nil, fmt.Errorf("%w: %q (page of %d, now %d)", ErrFolderReset, folder, q.Validity, c.uidValidity)
+	}
 	statusCmd := c.c.Status(folder, &imap.StatusOptions{NumUnseen: true, UIDNext: true})
 
 	newer := 0
@@ -78,6 +82,40 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 	pageNo := min(q.Page, pages)
 	last := total - (pageNo-1)*q.PageSize // sequence number of the newest row
 	first := max(last-q.PageSize+1, 1)
+	cursor := false
+	if (q.Before > 0 || q.After > 0) && c.caps.Has(imap.CapESearch) {
+		// Find the page by UID, not by position: messages expunged by
+		// another client since the last page shift positions, not UIDs.
+		// ESEARCH COUNT (RFC 4731 §3.1) of the UIDs below the cursor is
+		// the sequence number of the row next to it (RFC 9051 §2.3.1.2:
+		// sequence numbers ascend with UIDs).
+		var below imap.UIDRange
+		if q.Before > 0 {
+			below = imap.UIDRange{Start: 1, Stop: imap.UID(max(q.Before-1, 1))}
+		} else {
+			below = imap.UIDRange{Start: 1, Stop: imap.UID(q.After)}
+		}
+		data, err := c.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{below}}}, &imap.SearchOptions{ReturnCount: true}).Wait()
+		if err != nil {
+			statusCmd.Wait()
+			return nil, err
+		}
+		count := int(data.Count)
+		if q.Before == 1 {
+			count = 0
+		}
+		cursor = true
+		total = max(int(c.numMessages())-newer, 0)
+		if q.Before > 0 {
+			last = min(count, total)
+			first = max(last-q.PageSize+1, 1)
+		} else {
+			last = min(count+q.PageSize, total)
+			first = max(last-q.PageSize+1, 1)
+		}
+		pages = max((total+q.PageSize-1)/q.PageSize, 1)
+		pageNo = min(max((total-last)/q.PageSize+1, 1), pages)
+	}
 
 	var msgs []*imapclient.FetchMessageBuffer
 	var fetchErr error
@@ -88,6 +126,18 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 	st, statusErr := statusCmd.Wait()
 	if fetchErr != nil {
 		return nil, fetchErr
+	}
+	if cursor {
+		// An expunge reported during the search may have shifted the
+		// range by a row: never show a row from the other side of the
+		// cursor (it was on the previous page).
+		kept := msgs[:0]
+		for _, m := range msgs {
+			if (q.Before == 0 || uint32(m.UID) < q.Before) && (q.After == 0 || uint32(m.UID) > q.After) && (q.Anchor == 0 || uint32(m.UID) <= q.Anchor) {
+				kept = append(kept, m)
+			}
+		}
+		msgs = kept
 	}
 
 	p := &MessagePage{
@@ -102,8 +152,12 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 			p.Anchor = uint32(st.UIDNext) - 1
 		}
 	}
+	p.Validity = c.uidValidity
 	if len(msgs) > 0 {
 		p.First = (pageNo-1)*q.PageSize + 1
+		if cursor {
+			p.First = total - last + 1
+		}
 		p.Last = p.First + len(msgs) - 1
 	}
 
@@ -113,6 +167,9 @@ func (c *imapConn) list(folder string, q ListQuery, lean bool) (*MessagePage, er
 		for _, m := range msgs {
 			p.Anchor = max(p.Anchor, uint32(m.UID))
 		}
+	}
+	if len(msgs) > 0 {
+		p.NewestUID, p.OldestUID = uint32(msgs[0].UID), uint32(msgs[len(msgs)-1].UID)
 	}
 	p.Messages = c.rowsOf(msgs)
 	return p, nil

@@ -363,6 +363,17 @@ func (n *neighbourFetch) wait() (older, newer imap.UID) {
 
 func applyFlags(m *Message, flags []imap.Flag) {
 	m.Seen, m.Flagged, m.Answered = systemFlags(flags)
+	m.Keywords = nil
+	for _, f := range flags {
+		switch {
+		case strings.EqualFold(string(f), string(imap.FlagDeleted)):
+			m.Deleted = true
+		case !strings.HasPrefix(string(f), `\`) && len(m.Keywords) < 20:
+			// Keywords (RFC 9051 §2.3.2): user labels like "work" or
+			// "$Label1"; the server's text, escaped by the template.
+			m.Keywords = append(m.Keywords, string(f))
+		}
+	}
 }
 
 // systemFlags reads \Seen, \Flagged and \Answered; some servers send

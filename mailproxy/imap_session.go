@@ -237,7 +237,7 @@ func (c *imapConn) selectFor(folder, id string) (imap.UID, error) {
 		return 0, err
 	}
 	if validity != c.uidValidity {
-		return 0, fmt.Errorf("%w: UIDVALIDITY of %q changed", ErrNotFound, folder)
+		return 0, fmt.Errorf("%w (%w): UIDVALIDITY of %q changed", ErrFolderReset, ErrNotFound, folder)
 	}
 	return uid, nil
 }

@@ -94,18 +94,6 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 	})
 }
 
-// SpecialFolder names the folder with special use use (RFC 6154, or a
-// common name), cached for the connection's life.
-func (s *imapSession) SpecialFolder(ctx context.Context, use string) (string, error) {
-	var name string
-	err := s.do(ctx, func(c *imapConn) error {
-		var err error
-		name, err = c.specialFolder(use)
-		return err
-	})
-	return name, err
-}
-
 // RawReader is a session that can fetch a whole message as it is stored
 // (IMAP), for forwarding it as an attachment.
 type RawReader interface {

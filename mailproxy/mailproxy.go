@@ -25,6 +25,13 @@ var (
 	ErrUnavailable = errors.New("mailproxy: mail server unavailable")
 	// ErrBusy means a POP3 maildrop is locked by another client.
 	ErrBusy = errors.New("mailproxy: mailbox busy")
+	// ErrFolderReset means ids or a page anchor belong to an older
+	// UIDVALIDITY of the folder: the server renumbered it, so they no
+	// longer name the same messages (RFC 9051 §2.3.1.1).
+	ErrFolderReset = errors.New("mailproxy: folder was reset by the server")
+	// ErrNotMoved means the server refused to copy the messages (target
+	// gone, over quota...): nothing was changed.
+	ErrNotMoved = errors.New("mailproxy: messages not moved")
 	// ErrTooManyConnections means the per-user connection cap is reached
 	// and no connection became free in time.
 	ErrTooManyConnections = errors.New("mailproxy: too many connections for this user")
@@ -61,8 +68,52 @@ type Session interface {
 	Search(ctx context.Context, folder string, q SearchQuery) (*MessagePage, error)
 	// Part streams one body part (an attachment) decoded to w.
 	Part(ctx context.Context, folder, id, part string, w PartWriter) error
+	// SetFlags adds (on) or removes (!on) flag on the messages ids of
+	// folder, silently (no FETCH echo needed). Ids of an older UIDVALIDITY
+	// give ErrFolderReset and change nothing. ErrUnsupported when the
+	// protocol has no server-side flags (POP3).
+	SetFlags(ctx context.Context, folder string, ids []string, flag Flag, on bool) error
+	// SpecialFolder names the folder with special use use ("trash",
+	// "archive", "junk"): SPECIAL-USE first, else a common name.
+	// ErrNotFound when the server has none; ErrUnsupported for POP3.
+	SpecialFolder(ctx context.Context, use string) (string, error)
+	// Move moves ids from folder to the folder to and reports what an
+	// undo needs. It must never lose or duplicate a message: either every
+	// message is in to (and gone from folder, or, without UIDPLUS, still
+	// in folder but flagged \Deleted: see MoveResult.KeptDeleted) or,
+	// when the copy fails, nothing changed and the error wraps
+	// ErrNotMoved. ErrUnsupported for POP3.
+	Move(ctx context.Context, folder string, ids []string, to string) (*MoveResult, error)
+	// Expunge removes ids from folder for good (used inside Trash, after
+	// the user confirmed). Only those messages: it is ErrUnsupported on a
+	// server without UIDPLUS, where EXPUNGE would also remove other
+	// messages flagged \Deleted.
+	Expunge(ctx context.Context, folder string, ids []string) error
 	// Close logs out and releases the upstream connection.
 	Close() error
+}
+
+// Flag is a message flag a user can set or clear.
+type Flag string
+
+// The flags a user can set from the pages (RFC 9051 §2.3.2).
+const (
+	FlagSeen    Flag = `\Seen`
+	FlagFlagged Flag = `\Flagged`
+)
+
+// MoveResult is what Move did, and what undoing it needs.
+type MoveResult struct {
+	From  string // the source folder
+	To    string // the target folder
+	Moved int    // messages moved
+	// IDs name the moved messages in To (compact: one id may stand for
+	// a set). Empty when the server did not report the new UIDs (no
+	// UIDPLUS): then there is no undo.
+	IDs []string
+	// KeptDeleted is set when the server cannot expunge single messages
+	// (no UIDPLUS): the originals stay in From flagged \Deleted.
+	KeptDeleted bool
 }
 
 // Folder is one mailbox in the folder list.
@@ -81,6 +132,14 @@ type ListQuery struct {
 	Page     int    // 1 = newest
 	PageSize int    // messages per page
 	Anchor   uint32 // highest UID the user has seen listed; newer mail is left out so pages stay stable. 0 = now.
+	// Validity is the UIDVALIDITY Anchor, Before and After belong to;
+	// when the folder's differs, List fails with ErrFolderReset. 0 = any.
+	Validity uint32
+	// Before asks for the page of messages just older than this UID (the
+	// oldest one shown on the previous page), After for those just newer:
+	// pages then neither skip nor repeat messages while other clients
+	// expunge. 0 = use Page.
+	Before, After uint32
 }
 
 // SearchQuery picks one page of search results.
@@ -109,8 +168,12 @@ type MessagePage struct {
 	Last          int    // index of the last row shown
 	Unread        int    // unread messages in the folder
 	Anchor        uint32 // the anchor to carry in paging links
-	Newer         int    // messages that arrived after Anchor (not shown)
-	Messages      []Summary
+	Validity      uint32 // the folder's UIDVALIDITY, for paging links
+	// OldestUID and NewestUID are the UIDs of the last and first rows, for
+	// the Older (Before) and Newer (After) links.
+	OldestUID, NewestUID uint32
+	Newer                int // messages that arrived after Anchor (not shown)
+	Messages             []Summary
 
 	// Search results only.
 	Query      string // the cleaned query the results are for; "" for a folder listing
@@ -189,6 +252,12 @@ type Message struct {
 	Seen     bool
 	Flagged  bool
 	Answered bool
+	// Deleted is set when the message is flagged \Deleted (moved away by
+	// a server without UIDPLUS, or by another program) and awaits expunge.
+	Deleted bool
+	// Keywords are the message's keywords (user labels) as the server
+	// reports them, at most 20.
+	Keywords []string
 
 	Body        Body
 	Attachments []Attachment

@@ -104,7 +104,7 @@ const (
 	pop3TopBytes     = 256 << 10 // bytes of a TOP reply kept
 	pop3DrainBytes   = 1 << 20   // rest of a RETR read rather than dropping the connection
 	pop3MaxScan      = 1000      // no-UIDL servers: messages hashed to find one id
-	pop3PreviewRunes = 110
+	pop3PreviewRunes = 90
 	pop3SizeSlack    = 1 << 20 // part downloads: octets allowed beyond twice the LIST size
 	pop3ViewsKept    = 4       // parsed messages kept per session (pop3Views)
 	pop3ViewMaxBody  = 1 << 20 // larger shown bodies are not kept

@@ -798,3 +798,23 @@ func (s *pop3Session) Delete(ctx context.Context, folder string, ids []string) e
 func (s *pop3Session) Search(ctx context.Context, folder string, q SearchQuery) (*MessagePage, error) {
 	return nil, ErrUnsupported
 }
+
+// SetFlags is not possible over POP3: servers keep no flags.
+func (s *pop3Session) SetFlags(ctx context.Context, folder string, ids []string, flag Flag, on bool) error {
+	return fmt.Errorf("%w: POP3 has no server-side flags", ErrUnsupported)
+}
+
+// SpecialFolder is not possible over POP3: there is one folder.
+func (s *pop3Session) SpecialFolder(ctx context.Context, use string) (string, error) {
+	return "", fmt.Errorf("%w: POP3 has one folder", ErrUnsupported)
+}
+
+// Move is not possible over POP3: there is one folder.
+func (s *pop3Session) Move(ctx context.Context, folder string, ids []string, to string) (*MoveResult, error) {
+	return nil, fmt.Errorf("%w: POP3 has one folder", ErrUnsupported)
+}
+
+// Expunge is not offered over POP3 (Delete is its way to remove mail).
+func (s *pop3Session) Expunge(ctx context.Context, folder string, ids []string) error {
+	return fmt.Errorf("%w: POP3 deletes with Delete", ErrUnsupported)
+}

@@ -20,7 +20,6 @@ type Base struct {
 	// Collect is set when the POP3 user chose at sign-in to delete
 	// messages from the server once read; pages say so where it matters.
 	Collect bool
-
 	// CanSend is set when mail can be sent (SMTP configured): the top
 	// bar offers Compose.
 	CanSend  bool
@@ -28,6 +27,9 @@ type Base struct {
 	CSSURL   string // content-hashed stylesheet URL, base path included
 	Folder   string // current folder, for the top bar
 	Unread   int    // unread count of the current folder, for the title
+	// Undo, when set, is offered next to the notice: one tap moves the
+	// messages back.
+	Undo *Undo
 	// CSRF is the anti-forgery token every POST form carries in a hidden
 	// field (use the CSRFField component inside each form).
 	CSRF string
@@ -71,6 +73,8 @@ type ListPage struct {
 	// Search is set on search results: the rows come from Page.Query
 	// (in every folder when Page.AllFolders) and link to their own folder.
 	Search bool
+	// InJunk is set in the Junk folder (its bar offers "Not junk").
+	InJunk bool
 }
 
 // MessagePage shows one message.
@@ -82,6 +86,8 @@ type MessagePage struct {
 	BackPage int
 	// Quick is the quick reply box; nil when sending is not set up.
 	Quick *QuickReply
+	// InJunk is set in the Junk folder (its bar offers "Not junk").
+	InJunk bool
 }
 
 // ErrorPage explains a failure in plain words.
@@ -132,4 +138,26 @@ type QuickReply struct {
 	InDrafts bool // the message is a saved draft: offer "Edit draft"
 	// ForwardRaw offers forwarding the whole message as an attachment.
 	ForwardRaw bool
+}
+
+// Undo is the form that moves messages back after a move: from the
+// folder they went to (From), back to where they were (To).
+type Undo struct {
+	From, To string
+	IDs      []string // opaque ids of the messages in From
+}
+
+// MovePage is the folder picker for Move.
+type MovePage struct {
+	Folder   string // the source folder
+	IDs      []string
+	Folders  []mailproxy.Folder
+	BackPage int
+}
+
+// ExpungePage asks before deleting messages in Trash for good.
+type ExpungePage struct {
+	Folder   string
+	IDs      []string
+	BackPage int
 }

@@ -69,3 +69,6 @@ func belowQuery(below uint32) string {
 func olderURL(b Base, p *mailproxy.MessagePage) string {
 	return b.SearchURL(p.Folder, p.Query, false, 1, 0) + belowQuery(p.Rest)
 }
+
+// itoa is strconv.Itoa for form values (no digit grouping).
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,6 +2,8 @@ package templates
 
 import (
 	"encoding/base64"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"net/url"
 	"strconv"
 	"strings"
@@ -83,4 +85,33 @@ func (b Base) MessageURL(folder, id string, page int) string {
 // PartURL is the download URL of one part of a message.
 func (b Base) PartURL(folder, id, part string) string {
 	return b.URL("/f/" + EncodeFolder(folder) + "/" + url.PathEscape(id) + "/part/" + url.PathEscape(part))
+}
+
+// PageURL is the Older (older=true) or Newer link of a list page: the page
+// number, the anchor, the folder's UIDVALIDITY and the UID next to the
+// page, so the next page neither skips nor repeats messages when other
+// clients expunge, and a reset folder is noticed.
+func (b Base) PageURL(p *mailproxy.MessagePage, older bool) string {
+	page, q := p.Page-1, url.Values{}
+	if older {
+		page = p.Page + 1
+		q.Set("before", strconv.FormatUint(uint64(p.OldestUID), 10))
+	} else {
+		q.Set("after", strconv.FormatUint(uint64(p.NewestUID), 10))
+	}
+	if page > 1 || older {
+		q.Set("page", strconv.Itoa(max(page, 1)))
+	}
+	if p.Anchor > 0 {
+		q.Set("top", strconv.FormatUint(uint64(p.Anchor), 10))
+	}
+	if p.Validity > 0 {
+		q.Set("v", strconv.FormatUint(uint64(p.Validity), 10))
+	}
+	return b.URL("/f/"+EncodeFolder(p.Folder)) + "?" + q.Encode()
+}
+
+// ActURL is the action URL of a folder's list and message bars.
+func (b Base) ActURL(folder string) string {
+	return b.URL("/f/" + EncodeFolder(folder) + "/act")
 }

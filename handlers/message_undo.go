@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/templates"
+	"github.com/thumbmail/thumbmail/web"
+)
+
+// undoMove moves messages back after archive, delete, junk or move: the
+// form carries the folder they went to (from), the one they came from
+// (to) and their new ids there. When the server reset the folder they went
+// to (a new UIDVALIDITY), the ids no longer name them and nothing is done.
+func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
+	us := session(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+		return
+	}
+	from, ok1 := templates.DecodeFolder(r.PostForm.Get("from"))
+	to, ok2 := templates.DecodeFolder(r.PostForm.Get("to"))
+	if !ok1 || !ok2 {
+		h.fail(w, r, fmt.Errorf("%w: undo folders", mailproxy.ErrNotFound))
+		return
+	}
+	back := h.base(r, "").FolderURL(to, 1, 0)
+	ids, err := formIDs(r.PostForm["id"])
+	if err != nil || len(ids) == 0 {
+		web.Redirect(w, r, withNotice(back, "noneselected"))
+		return
+	}
+	_, err = us.mail.Move(r.Context(), from, ids, to)
+	switch {
+	case errors.Is(err, mailproxy.ErrFolderReset):
+		web.LogError(r.Context(), r, "undo refused", err)
+		web.Redirect(w, r, withNotice(back, "undoreset"))
+	case errors.Is(err, mailproxy.ErrNotMoved):
+		web.LogError(r.Context(), r, "undo refused", err)
+		web.Redirect(w, r, withNotice(back, "notmoved"))
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		web.Redirect(w, r, withNotice(back, "undone"))
+	}
+}
