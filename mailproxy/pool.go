@@ -40,6 +40,9 @@ type PoolOptions struct {
 	// BODYSTRUCTURE cannot be used (default 20 MiB).
 	MaxMessageBytes int64
 	Logger          *slog.Logger
+	// Observe, when set, is called after every upstream operation (see
+	// Observer).
+	Observe Observer
 }
 
 func (o *PoolOptions) withDefaults() PoolOptions {

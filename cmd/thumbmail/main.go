@@ -21,10 +21,15 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/thumbmail/thumbmail/handlers"
+	"github.com/thumbmail/thumbmail/internal/metrics"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
 	"github.com/thumbmail/thumbmail/web"
@@ -44,6 +49,13 @@ type config struct {
 	logFormat   string
 	logLevel    string
 	healthcheck bool
+
+	basePath       string
+	trustedProxies string
+	sessionStore   string
+	metricsListen  string
+	drainTimeout   time.Duration
+	shutdownDelay  time.Duration
 }
 
 func main() {
@@ -70,6 +82,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "check that a thumbmail on -listen answers /healthz and exit 0 if so, 1 if not (for container health checks)")
+	fs.StringVar(&c.basePath, "base-path", "", "serve everything under this `path` (e.g. /mail) when a reverse proxy passes the full path; see also X-Forwarded-Prefix and -trusted-proxies")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` or addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host/-Prefix and Forwarded headers are believed (e.g. 127.0.0.1,::1 or 10.0.0.0/8); nobody by default")
+	fs.StringVar(&c.sessionStore, "session-store", "memory", "where sessions live: memory (one instance) or a Redis/Valkey `URL` shared by several instances: redis://[:password@]host:6379/0, rediss:// (TLS), valkey://")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (and /healthz, /readyz) on this separate `address`, e.g. 127.0.0.1:9090; off by default")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, how long in-flight requests get to finish before their connections are closed")
+	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (lets a load balancer notice)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: thumbmail [flags]\n\nthumbmail is a mobile-friendly webmail gateway. Every flag may also be set\nby an environment variable, THUMBMAIL_<NAME> (e.g. THUMBMAIL_SESSION_KEYS);\na flag given on the command line wins.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -81,7 +99,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(stderr, "\n    \tenvironment: %s\n", envName(f.Name))
 		})
 	}
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -105,6 +124,15 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.pageSize < 5 || c.pageSize > 500 {
 		return nil, fmt.Errorf("-page-size must be between 5 and 500")
+	}
+	if c.basePath, err = web.CleanBasePath(c.basePath); err != nil {
+		return nil, fmt.Errorf("-base-path: %w", err)
+	}
+	if _, err := web.ParseTrustedProxies(c.trustedProxies); err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	if c.drainTimeout <= 0 || c.shutdownDelay < 0 {
+		return nil, fmt.Errorf("-drain-timeout must be positive and -shutdown-delay not negative")
 	}
 	if c.sessionIdle <= 0 || c.sessionMax <= 0 {
 		return nil, fmt.Errorf("-session-idle and -session-max must be positive")
@@ -141,7 +169,7 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	if c.healthcheck {
-		return healthcheck(c.listen)
+		return healthcheck(c.listen, c.basePath)
 	}
 	log, err := newLogger(c, stderr)
 	if err != nil {
@@ -153,6 +181,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 
 	if c.demo {
 		d, err := demo.Start(&demo.Options{})
@@ -160,35 +189,103 @@ func run(args []string, stderr io.Writer) error {
 			return fmt.Errorf("starting the demo mail server: %w", err)
 		}
 		defer d.Close()
-		c.imap = d.URL()
-		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
+		c.imap, c.pop3 = d.URL(), ""
+		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s%s/ and sign in as %q with password %q\n\n", ln.Addr(), c.basePath, d.Username(), d.Password())
 	}
-	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
+	a, err := newApp(c, log)
 	if err != nil {
 		return err
 	}
-	var backend mailproxy.Backend
-	var upstream string
-	switch {
-	case c.imap != "" && c.pop3 != "":
-		return errors.New("give -imap or -pop3, not both")
-	case c.pop3 != "":
-		up, err := mailproxy.ParseUpstream(c.pop3, "pop3")
-		if err != nil {
-			return err
-		}
-		backend, upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle}), up.String()
-	case c.imap != "":
-		up, err := mailproxy.ParseUpstream(c.imap, "imap")
-		if err != nil {
-			return err
-		}
-		backend, upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log}), up.String()
-	default:
-		return errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
-	}
-	defer backend.Close()
+	defer a.Close()
 
+	srv := newServer(a.handler, log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "base_path", c.basePath, "upstream", a.upstream, "session_store", a.storeName)
+
+	var msrv *http.Server
+	if c.metricsListen != "" {
+		mln, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
+		msrv = newServer(a.opsHandler(), log)
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+
+	select {
+	case err := <-errc:
+		srv.Close()
+		if msrv != nil {
+			msrv.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal kills at once
+	return a.drain(srv, msrv, c, log)
+}
+
+// drain is the graceful shutdown: /readyz answers 503 at once; after
+// -shutdown-delay (time for load balancers to notice) the listener
+// closes, in-flight requests get -drain-timeout to finish, then every
+// upstream connection is logged out.
+func (a *app) drain(srv, msrv *http.Server, c *config, log *slog.Logger) error {
+	a.draining.Store(true)
+	log.Info("shutting down: draining", "delay", c.shutdownDelay, "timeout", c.drainTimeout)
+	time.Sleep(c.shutdownDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), c.drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("drain timeout passed: closing the remaining connections", "err", err)
+		srv.Close()
+	}
+	a.Close()
+	if msrv != nil {
+		msrv.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// app is the wired handler stack, as run serves it (tests build the same).
+type app struct {
+	handler   http.Handler
+	backend   mailproxy.Backend
+	metrics   *metrics.Metrics
+	redis     *redis.Client
+	upstream  string
+	storeName string
+	draining  atomic.Bool
+	closeOnce sync.Once
+}
+
+// newApp builds the backend, the session store and the handlers from c.
+func newApp(c *config, log *slog.Logger) (*app, error) {
+	a := &app{metrics: metrics.New()}
+	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := web.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	var secrets []string
 	for _, s := range strings.Split(c.sessionKeys, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -201,44 +298,102 @@ func run(args []string, stderr io.Writer) error {
 		secrets = []string{base64.RawStdEncoding.EncodeToString(b)}
 		log.Warn("no -session-keys given: using a random key, so every session ends when thumbmail restarts")
 	}
+	for i, s := range secrets {
+		if len(s) < web.MinSecretLen {
+			return nil, fmt.Errorf("session key %d is %d characters; at least %d are needed", i+1, len(s), web.MinSecretLen)
+		}
+	}
+
+	var store web.Store
+	switch c.sessionStore {
+	case "", "memory":
+		store, a.storeName = web.NewMemoryStore(), "memory"
+	default:
+		rc, err := web.NewRedisClient(c.sessionStore)
+		if err != nil {
+			return nil, err
+		}
+		rs := web.NewRedisStore(rc)
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = rs.Ping(pctx)
+		cancel()
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("-session-store: %w", err)
+		}
+		store, a.storeName, a.redis = rs, "redis", rc
+	}
+
+	switch {
+	case c.imap != "" && c.pop3 != "":
+		err = errors.New("give -imap or -pop3, not both")
+	case c.pop3 != "":
+		var up mailproxy.Upstream
+		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
+			a.backend, a.upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
+		}
+	case c.imap != "":
+		var up mailproxy.Upstream
+		if up, err = mailproxy.ParseUpstream(c.imap, "imap"); err == nil {
+			a.backend, a.upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
+		}
+	default:
+		err = errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if st, ok := a.backend.(interface{ Stats() (int, int) }); ok {
+		a.metrics.WatchBackend(st.Stats)
+	}
+
 	sessions, err := web.NewSessionManager(web.SessionOptions{
-		Secrets: secrets, Store: web.NewMemoryStore(), Idle: c.sessionIdle, Max: c.sessionMax,
+		Secrets: secrets, Store: store, Idle: c.sessionIdle, Max: c.sessionMax,
 	})
 	if err != nil {
-		return err
+		a.Close()
+		return nil, err
 	}
-	h := handlers.New(handlers.Config{Sessions: sessions, Mail: backend, Logger: log, PageSize: c.pageSize})
-	srv := &http.Server{
-		Handler:           h.Routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	h := handlers.New(handlers.Config{
+		Sessions: sessions, Mail: a.backend, Logger: log, PageSize: c.pageSize,
+		BasePath: c.basePath, TrustedProxies: trusted,
+		Draining: a.draining.Load, Observe: a.metrics.Middleware,
+	})
+	a.handler = h.Routes()
+	return a, nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "upstream", upstream)
+// opsHandler serves -metrics-listen: /metrics, and /healthz and /readyz
+// again (this listener stays up while the main one drains).
+func (a *app) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if a.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
-	return nil
+// Close logs out every upstream connection and closes the store client.
+func (a *app) Close() {
+	a.closeOnce.Do(func() {
+		if a.backend != nil {
+			a.backend.Close()
+		}
+		if a.redis != nil {
+			a.redis.Close()
+		}
+	})
 }
 
 // healthcheck asks a running thumbmail on addr for /healthz.
-func healthcheck(addr string) error {
+func healthcheck(addr, basePath string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -247,7 +402,7 @@ func healthcheck(addr string) error {
 		host = "127.0.0.1"
 	}
 	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + basePath + "/healthz")
 	if err != nil {
 		return err
 	}
