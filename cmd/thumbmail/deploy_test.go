@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -190,7 +189,10 @@ func startInstance(t *testing.T, args ...string) *instance {
 		t.Fatalf("parseConfig(%q) = %v", args, err)
 	}
 	in := &instance{}
-	log := slog.New(slog.NewTextHandler(in, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := newLogger(c, in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := newApp(c, log)
 	if err != nil {
 		t.Fatalf("newApp(%q) = %v", args, err)
@@ -431,5 +433,51 @@ func checkLogClean(t *testing.T, logs string, cookies []*http.Cookie) {
 		if len(c.Value) > 8 && strings.Contains(logs, c.Value) {
 			t.Errorf("a log holds the %s cookie value", c.Name)
 		}
+	}
+}
+
+// TestSpoofedHeadersIgnored: forwarded headers from a peer that is not a
+// trusted proxy change nothing: not the logged client IP, not the
+// cookie's Secure flag or path, not the links' prefix.
+func TestSpoofedHeadersIgnored(t *testing.T) {
+	d := startDemo(t)
+	in := startInstance(t, "-imap", d.URL(), "-base-path", "/mail", "-trusted-proxies", "10.0.0.0/8")
+	br := newBrowser(t, in.srv.URL)
+	spoof := map[string]string{
+		"X-Forwarded-For":    "203.0.113.66",
+		"X-Forwarded-Proto":  "https",
+		"X-Forwarded-Host":   "evil.example",
+		"X-Forwarded-Prefix": "/evil",
+		"Forwarded":          "for=203.0.113.67;proto=https;host=evil.example",
+	}
+	p := br.post("/mail/login", "/mail/login", url.Values{"username": {"demo"}, "password": {testPassword}}, spoof)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/mail/f/INBOX" {
+		t.Fatalf("POST /mail/login = %d %q, want 303 to /mail/f/INBOX", p.status, p.header.Get("Location"))
+	}
+	for _, c := range p.header.Values("Set-Cookie") {
+		if strings.Contains(c, "Secure") || !strings.Contains(c, "Path=/mail") {
+			t.Errorf("cookie %q: want Path=/mail and no Secure", c)
+		}
+	}
+	if p.header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("HSTS sent to a plain-http client that claimed https")
+	}
+	req, _ := http.NewRequest("GET", in.srv.URL+"/mail/f/INBOX", nil)
+	for k, v := range spoof {
+		req.Header.Set(k, v)
+	}
+	resp, err := br.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /mail/f/INBOX = %d", resp.StatusCode)
+	}
+	checkLinks(t, "inbox with spoofed headers", string(body))
+	logs := in.logText()
+	if strings.Contains(logs, "203.0.113") || !strings.Contains(logs, "msg=login user=demo ip=127.0.0.1") {
+		t.Errorf("logs believe a spoofed client IP or miss the real one:\n%s", logs)
 	}
 }
