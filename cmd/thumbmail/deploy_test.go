@@ -481,3 +481,10 @@ func TestSpoofedHeadersIgnored(t *testing.T) {
 		t.Errorf("logs believe a spoofed client IP or miss the real one:\n%s", logs)
 	}
 }
+
+func newTestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}
