@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"flag"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,10 @@ func TestConfigErrors(t *testing.T) {
 		"unknown flag":   {"-nope"},
 		"extra argument": {"extra"},
 		"negative idle":  {"-session-idle", "-1m"},
+		"bad base path":  {"-base-path", "mail"},
+		"dotted base":    {"-base-path", "/../mail"},
+		"bad proxy":      {"-trusted-proxies", "10.0.0.0/99"},
+		"zero drain":     {"-drain-timeout", "0s"},
 	}
 	for name, args := range tests {
 		if _, err := parseConfig(args, &bytes.Buffer{}); err == nil {
@@ -50,7 +56,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if err != flag.ErrHelp {
 		t.Fatalf("parseConfig(-h) = %v", err)
 	}
-	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo"} {
+	for _, name := range []string{"listen", "imap", "pop3", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo",
+		"log-format", "log-level", "healthcheck", "base-path", "trusted-proxies", "session-store", "metrics-listen", "drain-timeout", "shutdown-delay"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not document -%s and %s", name, envName(name))
 		}
@@ -70,5 +77,41 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%s: run(%q) = nil, want an error", name, args)
 		}
+	}
+}
+
+// TestEveryFlagDocumented: each flag -h lists is in the README's flags
+// table, and each can be set from its THUMBMAIL_ variable.
+func TestEveryFlagDocumented(t *testing.T) {
+	var out bytes.Buffer
+	parseConfig([]string{"-h"}, &out)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`(?m)^  -(\S+)`).FindAllStringSubmatch(out.String(), -1)
+	if len(names) < 15 {
+		t.Fatalf("-h lists %d flags", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(string(readme), "| `-"+m[1]+"` |") {
+			t.Errorf("README flags table lacks -%s", m[1])
+		}
+	}
+	env := map[string]string{
+		"THUMBMAIL_BASE_PATH": "/mail", "THUMBMAIL_TRUSTED_PROXIES": "10.0.0.0/8",
+		"THUMBMAIL_SESSION_STORE": "redis://r:6379/1", "THUMBMAIL_METRICS_LISTEN": "127.0.0.1:9090",
+		"THUMBMAIL_DRAIN_TIMEOUT": "7s", "THUMBMAIL_SHUTDOWN_DELAY": "3s",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c, err := parseConfig(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.basePath != "/mail" || c.trustedProxies != "10.0.0.0/8" || c.sessionStore != "redis://r:6379/1" ||
+		c.metricsListen != "127.0.0.1:9090" || c.drainTimeout != 7*time.Second || c.shutdownDelay != 3*time.Second {
+		t.Errorf("environment not applied: %+v", c)
 	}
 }
