@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -487,4 +488,52 @@ func newTestServer(t *testing.T, h http.Handler) string {
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s.URL
+}
+
+// TestForwardedPrefix: behind a trusted proxy (Go's ReverseProxy here)
+// that strips /webmail and says so in X-Forwarded-Prefix, every link,
+// redirect and cookie path carries /webmail; when the proxy is not
+// trusted, the header changes nothing.
+func TestForwardedPrefix(t *testing.T) {
+	d := startDemo(t)
+	for _, trusted := range []bool{true, false} {
+		proxies := "127.0.0.1"
+		want := "/webmail/"
+		if !trusted {
+			proxies, want = "10.0.0.0/8", "/"
+		}
+		in := startInstance(t, "-imap", d.URL(), "-trusted-proxies", proxies)
+		target, _ := url.Parse(in.srv.URL)
+		front := newTestServer(t, &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, "/webmail")
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+			pr.Out.Header.Set("X-Forwarded-Prefix", "/webmail")
+		}})
+		br := newBrowser(t, front)
+		p := br.get("/webmail/login")
+		if p.status != http.StatusOK {
+			t.Fatalf("GET /webmail/login = %d", p.status)
+		}
+		for _, l := range linkRE.FindAllStringSubmatch(p.body, -1) {
+			if !strings.HasPrefix(l[1], want) || (!trusted && strings.HasPrefix(l[1], "/webmail")) {
+				t.Errorf("trusted=%v: link %q, want it under %s", trusted, l[1], want)
+			}
+		}
+		p = br.post("/webmail/login", "/webmail/login", url.Values{"username": {"demo"}, "password": {testPassword}}, nil)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != want+"f/INBOX" {
+			t.Errorf("trusted=%v: POST /login = %d %q, want 303 to %sf/INBOX", trusted, p.status, p.header.Get("Location"), want)
+		}
+		for _, c := range p.header.Values("Set-Cookie") {
+			if wantPath := strings.TrimSuffix(want, "/"); !strings.Contains(c, "Path="+wantPath+";") && !(wantPath == "" && strings.Contains(c, "Path=/;")) {
+				t.Errorf("trusted=%v: cookie %q, want Path=%s", trusted, c, want)
+			}
+		}
+		if trusted {
+			if p := br.get("/webmail/f/INBOX"); p.status != http.StatusOK {
+				t.Errorf("GET /webmail/f/INBOX through the proxy = %d", p.status)
+			}
+		}
+	}
 }
