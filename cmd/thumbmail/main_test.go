@@ -115,3 +115,21 @@ func TestEveryFlagDocumented(t *testing.T) {
 		t.Errorf("environment not applied: %+v", c)
 	}
 }
+
+// TestREADMEConfigsAsTested: the README shows the nginx and Caddy
+// configs exactly as shipped (the nginx one is what the tests run).
+func TestREADMEConfigsAsTested(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"../../contrib/nginx/thumbmail.conf", "../../contrib/caddy/Caddyfile"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "\n"+string(b)+"```") {
+			t.Errorf("README does not show %s as it is", f)
+		}
+	}
+}
