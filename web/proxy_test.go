@@ -165,3 +165,20 @@ func TestCookiesFollowProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestHSTSFollowsProxy: HSTS is sent when a trusted proxy says the client
+// used HTTPS, never when an untrusted peer says so.
+func TestHSTSFollowsProxy(t *testing.T) {
+	ps, _ := ParseTrustedProxies("10.0.0.1")
+	h := Proxy("", ps)(SecurityHeaders(http.NotFoundHandler()))
+	for remote, want := range map[string]bool{"10.0.0.1:1": true, "192.0.2.1:1": false} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-Proto", "https")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Strict-Transport-Security") != ""; got != want {
+			t.Errorf("peer %s claiming https: HSTS %v, want %v", remote, got, want)
+		}
+	}
+}
