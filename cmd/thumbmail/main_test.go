@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -131,5 +133,20 @@ func TestREADMEConfigsAsTested(t *testing.T) {
 		if !strings.Contains(string(readme), "\n"+string(b)+"```") {
 			t.Errorf("README does not show %s as it is", f)
 		}
+	}
+}
+
+// TestHealthcheckFollowsBasePath: -healthcheck asks <base path>/healthz.
+func TestHealthcheckFollowsBasePath(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /mail/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if err := healthcheck(addr, "/mail"); err != nil {
+		t.Errorf("healthcheck(%s, /mail) = %v", addr, err)
+	}
+	if err := healthcheck(addr, ""); err == nil {
+		t.Errorf("healthcheck(%s, \"\") = nil, want an error (404)", addr)
 	}
 }
