@@ -82,14 +82,24 @@ type userSession struct {
 
 // requireSession loads the session for protected pages. Without one, a
 // GET goes to the login page and comes back afterwards (?next=), anything
-// else goes to the login page.
+// else goes to the login page. When the session store fails, the page
+// says so (503) instead: the user is probably still signed in.
 func (h *Handler) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.cfg.Sessions.Load(r)
-		if err != nil {
-			if err != web.ErrNoSession {
-				web.LogError(r.Context(), r, "loading session", err)
+		if err != nil && err != web.ErrNoSession {
+			// The session store (Redis) failed: the session may well be
+			// alive, so do not send the user to sign in.
+			web.LogError(r.Context(), r, "loading session", err)
+			p := templates.ErrorPage{Status: http.StatusServiceUnavailable, Heading: "Temporarily unavailable",
+				Message: "We could not check your sign-in just now. Please try again in a moment."}
+			if r.Method == http.MethodGet {
+				p.Retry = h.url(r, h.localURI(r))
 			}
+			web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
+			return
+		}
+		if err != nil {
 			target := h.url(r, "/login")
 			if r.Method == http.MethodGet {
 				target += "?next=" + url.QueryEscape(h.localURI(r))

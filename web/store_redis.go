@@ -31,9 +31,12 @@ func NewRedisClient(rawURL string) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session store URL: %v", err)
 	}
-	opts.DialTimeout = 5 * time.Second
-	opts.ReadTimeout = 3 * time.Second
-	opts.WriteTimeout = 3 * time.Second
+	// A request waits at most about 4 s on a stuck server, then the page
+	// says to try again.
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 2 * time.Second
+	opts.WriteTimeout = 2 * time.Second
+	opts.MaxRetries = 1
 	return redis.NewClient(opts), nil
 }
 

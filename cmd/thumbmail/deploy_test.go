@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -540,5 +541,33 @@ func TestForwardedPrefix(t *testing.T) {
 		if p := br.get("/webmail/f/INBOX"); p.status != http.StatusOK {
 			t.Errorf("GET /webmail/f/INBOX through the proxy = %d", p.status)
 		}
+	}
+}
+
+// TestRedisDown: when the session store stops answering, a signed-in
+// user gets a "try again" page (503), not the sign-in form; once it is
+// back, the session works again.
+func TestRedisDown(t *testing.T) {
+	redisURL := startRedis(t)
+	d := startDemo(t)
+	in := startInstance(t, "-imap", d.URL(), "-session-store", redisURL)
+	br := newBrowser(t, in.srv.URL)
+	if p := br.post("/login", "/login", url.Values{"username": {"demo"}, "password": {testPassword}}, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("POST /login = %d", p.status)
+	}
+	ctx := context.Background()
+	// Longer than the client's read timeout with its one retry (2×2 s).
+	pause := 5 * time.Second
+	paused := time.Now()
+	if err := in.app.redis.ClientPause(ctx, pause).Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+	p := br.get("/f/INBOX")
+	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "try again") {
+		t.Errorf("GET /f/INBOX with Redis paused = %d, want 503 with a retry", p.status)
+	}
+	time.Sleep(time.Until(paused.Add(pause + 200*time.Millisecond)))
+	if p := br.get("/f/INBOX"); p.status != http.StatusOK {
+		t.Errorf("GET /f/INBOX after Redis came back = %d, want 200", p.status)
 	}
 }
