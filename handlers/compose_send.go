@@ -37,7 +37,7 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 	form.send.Lock()
 	defer form.send.Unlock()
 	if form.sent {
-		web.Redirect(w, r, h.backURL(p.Back, "sent"))
+		web.Redirect(w, r, h.backURL(r, p.Back, "sent"))
 		return
 	}
 	if form.savedURL != "" {
@@ -228,7 +228,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 			}
 		}
 	}
-	web.Redirect(w, r, h.backURL(p.Back, notice))
+	web.Redirect(w, r, h.backURL(r, p.Back, notice))
 }
 
 // saveDraft saves the form in Drafts (replacing the draft it came from)
@@ -260,7 +260,7 @@ func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, us *userSess
 			web.LogError(r.Context(), r, "removing the replaced draft", err)
 		}
 	}
-	b := templates.Base{BasePath: h.cfg.BasePath}
+	b := templates.Base{BasePath: web.Prefix(r)}
 	next := b.FolderURL(folder, 1, 0) + "?n=draftsaved"
 	if id != "" {
 		next = b.MessageURL(folder, id, 0) + "/edit?n=draftsaved"
@@ -270,7 +270,7 @@ func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, us *userSess
 }
 
 // backURL is the local page to return to, with a notice.
-func (h *Handler) backURL(back, notice string) string {
+func (h *Handler) backURL(r *http.Request, back, notice string) string {
 	if !web.LocalPath(back) {
 		back = "/f/INBOX"
 	}
@@ -278,7 +278,7 @@ func (h *Handler) backURL(back, notice string) string {
 	if strings.Contains(back, "?") {
 		sep = "&"
 	}
-	return h.url(back) + sep + "n=" + notice
+	return h.url(r, back) + sep + "n=" + notice
 }
 
 // inputProblem is the plain-words reason a form was refused.

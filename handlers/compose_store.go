@@ -246,7 +246,7 @@ func (h *Handler) keepText(next http.Handler) http.Handler {
 			return
 		}
 		if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			web.Redirect(w, r, h.url("/login"))
+			web.Redirect(w, r, h.url(r, "/login"))
 			return
 		}
 		v := r.PostFormValue

@@ -22,7 +22,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			h.cfg.Mail.Logout(us.id)
 		}
 		h.cfg.Sessions.End(w, r)
-		web.Redirect(w, r, h.url("/login?n=expired"))
+		web.Redirect(w, r, h.url(r, "/login?n=expired"))
 		return
 	case errors.Is(err, mailproxy.ErrNotFound):
 		p = templates.ErrorPage{Status: http.StatusNotFound, Heading: "Not found", Message: "This folder or message does not exist (any more). It may have been moved or deleted by another mail program."}
@@ -38,7 +38,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Retry != "" && !web.LocalPath(p.Retry) {
 		p.Retry = ""
 	} else if p.Retry != "" {
-		p.Retry = h.cfg.BasePath + p.Retry
+		p.Retry = h.url(r, p.Retry)
 	}
 	web.LogError(r.Context(), r, "request failed", err)
 	web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))

@@ -9,7 +9,7 @@ import (
 
 // home sends a signed-in user to the inbox.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	web.Redirect(w, r, h.url("/f/INBOX"))
+	web.Redirect(w, r, h.url(r, "/f/INBOX"))
 }
 
 // listFolders shows every folder with unread and total counts.

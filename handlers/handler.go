@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,7 +25,17 @@ type Config struct {
 	Sessions *web.SessionManager
 	Mail     mailproxy.Backend // the IMAP pool or the POP3 backend
 	Logger   *slog.Logger
-	BasePath string         // "" or e.g. "/mail"
+	// BasePath is where the routes are mounted: "" or e.g. "/mail".
+	// Links use web.Prefix, which adds a trusted X-Forwarded-Prefix.
+	BasePath string
+	// TrustedProxies are the peers whose forwarded headers are believed
+	// (see web.Proxy); none by default.
+	TrustedProxies []netip.Prefix
+	// Draining, when set and true, makes /readyz answer 503 (shutdown).
+	Draining func() bool
+	// Observe, when set, wraps every request inside the router (so
+	// chi's route pattern is known when it returns): metrics.
+	Observe  func(http.Handler) http.Handler
 	PageSize int            // messages per list page (default 50)
 	Location *time.Location // time zone dates are shown in (default Local)
 	Now      func() time.Time
@@ -105,15 +116,25 @@ type userSession struct {
 
 // requireSession loads the session for protected pages. Without one, a
 // GET goes to the login page and comes back afterwards (?next=), anything
-// else goes to the login page.
+// else goes to the login page. When the session store fails, the page
+// says so (503) instead: the user is probably still signed in.
 func (h *Handler) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.cfg.Sessions.Load(r)
-		if err != nil {
-			if err != web.ErrNoSession {
-				web.LogError(r.Context(), r, "loading session", err)
+		if err != nil && err != web.ErrNoSession {
+			// The session store (Redis) failed: the session may well be
+			// alive, so do not send the user to sign in.
+			web.LogError(r.Context(), r, "loading session", err)
+			p := templates.ErrorPage{Status: http.StatusServiceUnavailable, Heading: "Temporarily unavailable",
+				Message: "We could not check your sign-in just now. Please try again in a moment."}
+			if r.Method == http.MethodGet {
+				p.Retry = h.url(r, h.localURI(r))
 			}
-			target := h.url("/login")
+			web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
+			return
+		}
+		if err != nil {
+			target := h.url(r, "/login")
 			if r.Method == http.MethodGet {
 				target += "?next=" + url.QueryEscape(h.localURI(r))
 				if _, had := h.cfg.Sessions.ID(r); had {
@@ -127,7 +148,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 		if err := json.Unmarshal(s.Payload, &p); err != nil {
 			web.LogError(r.Context(), r, "decoding session", err)
 			h.cfg.Sessions.End(w, r)
-			web.Redirect(w, r, h.url("/login"))
+			web.Redirect(w, r, h.url(r, "/login"))
 			return
 		}
 		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
@@ -150,15 +171,15 @@ func (h *Handler) localURI(r *http.Request) string {
 	return u
 }
 
-// url prefixes a local path with the base path.
-func (h *Handler) url(path string) string { return h.cfg.BasePath + path }
+// url prefixes a local path with the request's external base path.
+func (h *Handler) url(r *http.Request, path string) string { return web.Prefix(r) + path }
 
 // base is the common page data.
 func (h *Handler) base(r *http.Request, title string) templates.Base {
 	b := templates.Base{
 		Title:    title,
-		BasePath: h.cfg.BasePath,
-		CSSURL:   h.url("/static/" + static.Path("style.css")),
+		BasePath: web.Prefix(r),
+		CSSURL:   h.url(r, "/static/"+static.Path("style.css")),
 		Notice:   noticeText(r.URL.Query().Get("n")),
 		CSRF:     web.CSRFToken(r),
 	}

@@ -14,7 +14,7 @@ import (
 // showLogin renders the sign-in form; a signed-in user goes to the inbox.
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.cfg.Sessions.Load(r); err == nil {
-		web.Redirect(w, r, h.afterLogin(r.URL.Query().Get("next")))
+		web.Redirect(w, r, h.afterLogin(r, r.URL.Query().Get("next")))
 		return
 	}
 	b := h.base(r, "Sign in")
@@ -90,16 +90,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.loginSucceeded(r, user)
 	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r), "collect", collect)
-	web.Redirect(w, r, h.afterLogin(r.PostForm.Get("next")))
+	web.Redirect(w, r, h.afterLogin(r, r.PostForm.Get("next")))
 }
 
 // afterLogin is where to go once signed in: next when it is a local path,
 // else the inbox.
-func (h *Handler) afterLogin(next string) string {
+func (h *Handler) afterLogin(r *http.Request, next string) string {
 	if web.LocalPath(next) && !strings.HasPrefix(next, "/login") {
-		return h.url(next)
+		return h.url(r, next)
 	}
-	return h.url("/f/INBOX")
+	return h.url(r, "/f/INBOX")
 }
 
 // loginForm shows the form again with an error, keeping what was typed
@@ -129,5 +129,5 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.cfg.Sessions.End(w, r); err != nil {
 		web.LogError(r.Context(), r, "ending session", err)
 	}
-	web.Redirect(w, r, h.url("/login?n=signedout"))
+	web.Redirect(w, r, h.url(r, "/login?n=signedout"))
 }

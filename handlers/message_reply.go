@@ -42,7 +42,7 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 	form.send.Lock()
 	defer form.send.Unlock()
 	if form.sent {
-		web.Redirect(w, r, h.backURL(p.Back, "sent"))
+		web.Redirect(w, r, h.backURL(r, p.Back, "sent"))
 		return
 	}
 	waited := form.lastEnd.After(arrived)

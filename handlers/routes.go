@@ -18,7 +18,8 @@ func (h *Handler) Routes() http.Handler {
 
 	// Operations and assets.
 	r.Get("/healthz", healthz)
-	r.Handle("/static/*", http.StripPrefix(h.url("/static"), static.Handler()))
+	r.Get("/readyz", h.readyz)
+	r.Handle("/static/*", http.StripPrefix(h.cfg.BasePath+"/static", static.Handler()))
 
 	// Signing in and out.
 	r.Get("/login", h.showLogin)
@@ -53,15 +54,36 @@ func (h *Handler) Routes() http.Handler {
 	// Sending: when the session ended meanwhile, the text is shown back.
 	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)
 	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
-	if h.cfg.BasePath == "" {
-		return r
-	}
+
+	// Outside everything: who the client is (trusted proxies), then
+	// metrics, then the base path.
 	outer := chi.NewRouter()
-	outer.Mount(h.cfg.BasePath, r)
+	outer.Use(web.Proxy(h.cfg.BasePath, h.cfg.TrustedProxies))
+	if h.cfg.Observe != nil {
+		outer.Use(h.cfg.Observe)
+	}
+	if h.cfg.BasePath == "" {
+		outer.Mount("/", r)
+	} else {
+		outer.Mount(h.cfg.BasePath, r)
+	}
 	return outer
 }
 
+// healthz answers while the process is alive; it never calls upstream.
 func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 while this instance takes requests and 503 from the
+// moment it starts shutting down, so load balancers stop sending it any.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.cfg.Draining != nil && h.cfg.Draining() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("draining\n"))
+		return
+	}
 	w.Write([]byte("ok\n"))
 }

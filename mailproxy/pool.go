@@ -45,6 +45,9 @@ type PoolOptions struct {
 	// downloads stream and are not limited by it.
 	MaxResponseBytes int64
 	Logger           *slog.Logger
+	// Observe, when set, is called after every upstream operation (see
+	// Observer).
+	Observe Observer
 }
 
 func (o *PoolOptions) withDefaults() PoolOptions {

@@ -67,6 +67,9 @@ type POP3Options struct {
 	// Logger receives connection events and upstream error text (which
 	// must never reach a page); nil discards them.
 	Logger *slog.Logger
+	// Observe, when set, is called after every upstream operation (see
+	// Observer).
+	Observe Observer
 }
 
 func (o *POP3Options) withDefaults() POP3Options {
@@ -353,6 +356,18 @@ type pop3Conn struct {
 // is set, fn runs once more on a fresh connection. Afterwards the
 // connection stays open for the grace period.
 func (e *pop3Entry) do(ctx context.Context, creds Credentials, retry bool, fn func(*pop3Conn) error) error {
+	obs := e.b.opts.Observe
+	if obs == nil {
+		return e.exec(ctx, creds, retry, fn)
+	}
+	op, start := opName(), time.Now()
+	err := e.exec(ctx, creds, retry, fn)
+	obs(op, time.Since(start), err)
+	return err
+}
+
+// exec is do without the observer.
+func (e *pop3Entry) exec(ctx context.Context, creds Credentials, retry bool, fn func(*pop3Conn) error) error {
 	u := e.user
 	select {
 	case u.sem <- struct{}{}:

@@ -53,7 +53,7 @@ func (m *SessionManager) CSRF(deny http.Handler) func(http.Handler) http.Handler
 			if nonce == "" {
 				nonce = randomString(32)
 				http.SetCookie(w, &http.Cookie{
-					Name: m.csrfCookieName(), Value: nonce, Path: m.opts.Path,
+					Name: m.csrfCookieName(), Value: nonce, Path: m.cookiePath(r),
 					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsHTTPS(r),
 				})
 			}

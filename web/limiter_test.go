@@ -1,14 +1,8 @@
 package web
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -108,53 +102,19 @@ func TestMemoryLimiterBounded(t *testing.T) {
 	}
 }
 
-// startRedis starts a private redis-server on a free loopback port.
-func startRedis(t *testing.T) *redis.Client {
+// redisClient starts a private redis-server (startRedis) and connects.
+func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("THUMBMAIL_REQUIRE_REAL") == "1" {
-			t.Fatalf("redis-server not found and THUMBMAIL_REQUIRE_REAL=1")
-		}
-		t.Skip("redis-server not installed (Debian: redis-server); skipping")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	rdb, err := NewRedisClient(startRedis(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("redis-server did not start in 10 s")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 func TestRedisLimiter(t *testing.T) {
-	rdb := startRedis(t)
+	rdb := redisClient(t)
 	l := NewRedisLimiter(rdb, "test:login", testPolicy)
 	testLimiter(t, l, time.Sleep)
 	// Two instances on one Redis share the count.

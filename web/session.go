@@ -46,7 +46,9 @@ type SessionOptions struct {
 	Store   Store
 	Idle    time.Duration // idle timeout (default 30m)
 	Max     time.Duration // absolute lifetime (default 7 days)
-	// Path is the cookie path (the base path, default "/").
+	// Path fixes the cookie path. Empty (the default) means each
+	// request's Prefix (the base path, after a trusted proxy's
+	// X-Forwarded-Prefix), or "/" when that is empty.
 	Path string
 	Name string // cookie name, default "thumbmail"
 	Now  func() time.Time
@@ -106,9 +108,6 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 	if opts.Max <= 0 {
 		opts.Max = 7 * 24 * time.Hour
 	}
-	if opts.Path == "" {
-		opts.Path = "/"
-	}
 	if opts.Name == "" {
 		opts.Name = "thumbmail"
 	}
@@ -166,7 +165,7 @@ func (m *SessionManager) Start(w http.ResponseWriter, r *http.Request, id string
 
 func (m *SessionManager) cookieOptions(r *http.Request, persistent bool) *sessions.Options {
 	o := &sessions.Options{
-		Path:     m.opts.Path,
+		Path:     m.cookiePath(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 		Secure:   IsHTTPS(r),
@@ -175,6 +174,19 @@ func (m *SessionManager) cookieOptions(r *http.Request, persistent bool) *sessio
 		o.MaxAge = int(m.opts.Max / time.Second)
 	}
 	return o
+}
+
+// cookiePath is the path of this request's cookies: the fixed Path, or
+// the request's Prefix. Both the session and the CSRF cookie use it, so
+// they follow -base-path and X-Forwarded-Prefix alike.
+func (m *SessionManager) cookiePath(r *http.Request) string {
+	if m.opts.Path != "" {
+		return m.opts.Path
+	}
+	if p := Prefix(r); p != "" {
+		return p
+	}
+	return "/"
 }
 
 // Load returns the request's session, enforcing idle and absolute expiry
@@ -240,7 +252,7 @@ func (m *SessionManager) End(w http.ResponseWriter, r *http.Request) error {
 		err = m.opts.Store.Delete(r.Context(), storeKey(id))
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: m.opts.Name, Value: "", Path: m.opts.Path, MaxAge: -1,
+		Name: m.opts.Name, Value: "", Path: m.cookiePath(r), MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsHTTPS(r),
 	})
 	return err
@@ -274,9 +286,4 @@ func open(key, ad, sealed []byte) ([]byte, error) {
 		return nil, errors.New("sealed payload too short")
 	}
 	return gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], ad)
-}
-
-// IsHTTPS tells whether the client reached us over HTTPS.
-func IsHTTPS(r *http.Request) bool {
-	return r.TLS != nil
 }

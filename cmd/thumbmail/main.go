@@ -21,10 +21,15 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/thumbmail/thumbmail/handlers"
+	"github.com/thumbmail/thumbmail/internal/metrics"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
@@ -47,6 +52,13 @@ type config struct {
 	logLevel    string
 	healthcheck bool
 
+	basePath       string
+	trustedProxies string
+	sessionStore   string
+	metricsListen  string
+	drainTimeout   time.Duration
+	shutdownDelay  time.Duration
+
 	smtp          string
 	smtpSavesSent bool
 	maxUpload     int
@@ -57,6 +69,10 @@ type config struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+	}()
 	err := run(ctx, os.Args[1:], os.Stderr, nil)
 	stop()
 	if err != nil {
@@ -73,12 +89,6 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `address`")
 	fs.StringVar(&c.imap, "imap", "", "the IMAP server every user signs in to, as a `URL`: imaps://host[:993], imap://host[:143] (STARTTLS required) or imap+insecure://host[:143] (plain text, loopback tests only)")
 	fs.StringVar(&c.pop3, "pop3", "", "instead of -imap, the POP3 server every user signs in to, as a `URL`: pop3s://host[:995] (TLS), pop3://host[:110] (STLS required) or pop3+insecure://host[:110] (plain text, loopback tests only)")
-	fs.StringVar(&c.smtp, "smtp", "", "the SMTP submission server replies are sent through, as a `URL`: smtps://host[:465] (TLS), smtp://host[:587] (STARTTLS required) or smtp+insecure://host[:587] (plain text, loopback tests only); users sign in to it with their mail login. Without it nothing can be sent")
-	fs.BoolVar(&c.smtpSavesSent, "smtp-saves-sent", false, "the submission server files a copy of sent mail in Sent itself, so thumbmail does not APPEND one")
-	fs.IntVar(&c.maxUpload, "max-upload", 25, "attachments of one message may total at most this many `MB`")
-	fs.StringVar(&c.cannedReplies, "canned-replies", "Thanks, got it|Will reply later|Call me", "one-tap quick replies under every message, separated by |; empty for none")
-	fs.StringVar(&c.signature, "signature", "", "signature `text` added below new messages and replies (\\n for a line break)")
-	fs.StringVar(&c.mailDomain, "mail-domain", "", "`domain` for the From address of users whose login is not an address (login@domain); default: the SMTP server's host")
 	fs.StringVar(&c.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust for the mail server")
 	fs.StringVar(&c.sessionKeys, "session-keys", "", "comma-separated cookie `secrets` of at least 32 characters each; the first signs new cookies, all are accepted (rotation). Without one a random key is made and sessions end at restart")
 	fs.DurationVar(&c.sessionIdle, "session-idle", 30*time.Minute, "sign out after this long without a request")
@@ -89,6 +99,18 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "check that a thumbmail on -listen answers /healthz and exit 0 if so, 1 if not (for container health checks)")
+	fs.StringVar(&c.basePath, "base-path", "", "serve everything under this `path` (e.g. /mail) when a reverse proxy passes the full path; see also X-Forwarded-Prefix and -trusted-proxies")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` or addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host/-Prefix and Forwarded headers are believed (e.g. 127.0.0.1,::1 or 10.0.0.0/8); nobody by default")
+	fs.StringVar(&c.sessionStore, "session-store", "memory", "where sessions live: memory (one instance) or a Redis/Valkey `URL` shared by several instances: redis://[:password@]host:6379/0, rediss:// (TLS), valkey://")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (and /healthz, /readyz) on this separate `address`, e.g. 127.0.0.1:9090; off by default")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, how long in-flight requests get to finish before their connections are closed")
+	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (lets a load balancer notice)")
+	fs.StringVar(&c.smtp, "smtp", "", "the SMTP submission server replies are sent through, as a `URL`: smtps://host[:465] (TLS), smtp://host[:587] (STARTTLS required) or smtp+insecure://host[:587] (plain text, loopback tests only); users sign in to it with their mail login. Without it nothing can be sent")
+	fs.BoolVar(&c.smtpSavesSent, "smtp-saves-sent", false, "the submission server files a copy of sent mail in Sent itself, so thumbmail does not APPEND one")
+	fs.IntVar(&c.maxUpload, "max-upload", 25, "attachments of one message may total at most this many `MB`")
+	fs.StringVar(&c.cannedReplies, "canned-replies", "Thanks, got it|Will reply later|Call me", "one-tap quick replies under every message, separated by |; empty for none")
+	fs.StringVar(&c.signature, "signature", "", "signature `text` added below new messages and replies (\\n for a line break)")
+	fs.StringVar(&c.mailDomain, "mail-domain", "", "`domain` for the From address of users whose login is not an address (login@domain); default: the SMTP server's host")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: thumbmail [flags]\n\nthumbmail is a mobile-friendly webmail gateway. Every flag may also be set\nby an environment variable, THUMBMAIL_<NAME> (e.g. THUMBMAIL_SESSION_KEYS);\na flag given on the command line wins.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -100,7 +122,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			fmt.Fprintf(stderr, "\n    \tenvironment: %s\n", envName(f.Name))
 		})
 	}
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -128,6 +151,15 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.maxUpload < 1 || c.maxUpload > 1024 {
 		return nil, fmt.Errorf("-max-upload must be between 1 and 1024 (MB)")
 	}
+	if c.basePath, err = web.CleanBasePath(c.basePath); err != nil {
+		return nil, fmt.Errorf("-base-path: %w", err)
+	}
+	if _, err := web.ParseTrustedProxies(c.trustedProxies); err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	if c.drainTimeout <= 0 || c.shutdownDelay < 0 {
+		return nil, fmt.Errorf("-drain-timeout must be positive and -shutdown-delay not negative")
+	}
 	if c.sessionIdle <= 0 || c.sessionMax <= 0 {
 		return nil, fmt.Errorf("-session-idle and -session-max must be positive")
 	}
@@ -154,8 +186,8 @@ func newLogger(c *config, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format must be text or json")
 }
 
-// run serves until ctx ends. ready, when not nil, is called with the
-// listening address once thumbmail accepts connections (for tests).
+// run serves until ctx ends (SIGTERM in main), then drains. ready, when
+// set, is told the listening address.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
 	c, err := parseConfig(args, stderr)
 	if err != nil {
@@ -165,7 +197,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		return err
 	}
 	if c.healthcheck {
-		return healthcheck(c.listen)
+		return healthcheck(c.listen, c.basePath)
 	}
 	log, err := newLogger(c, stderr)
 	if err != nil {
@@ -188,7 +220,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 			return fmt.Errorf("starting the demo mail server: %w", err)
 		}
 		defer d.Close()
-		c.imap = d.URL()
+		c.imap, c.pop3 = d.URL(), ""
 		ds, err := d.StartSMTP()
 		if err != nil {
 			return fmt.Errorf("starting the demo SMTP server: %w", err)
@@ -196,60 +228,110 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		defer ds.Close()
 		c.smtp = ds.URL()
 		c.mailDomain = "example.org"
-		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), d.Username(), d.Password())
+		fmt.Fprintf(stderr, "\n  thumbmail demo: open http://%s%s/ and sign in as %q with password %q\n\n", ln.Addr(), c.basePath, d.Username(), d.Password())
 	case c.demoPOP3:
 		d, err := startDemoPOP3()
 		if err != nil {
 			return fmt.Errorf("starting the demo POP3 server: %w", err)
 		}
 		defer d.Close()
-		c.pop3 = d.URL()
-		fmt.Fprintf(stderr, "\n  thumbmail demo (POP3): open http://%s/ and sign in as %q with password %q\n\n", ln.Addr(), demoUser, demoUser)
+		c.imap, c.pop3 = "", d.URL()
+		fmt.Fprintf(stderr, "\n  thumbmail demo (POP3): open http://%s%s/ and sign in as %q with password %q\n\n", ln.Addr(), c.basePath, demoUser, demoUser)
 	}
-	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
+	a, err := newApp(c, log)
 	if err != nil {
 		return err
 	}
-	var backend mailproxy.Backend
-	var upstream string
-	switch {
-	case c.imap != "" && c.pop3 != "":
-		return errors.New("give -imap or -pop3, not both")
-	case c.pop3 != "":
-		up, err := mailproxy.ParseUpstream(c.pop3, "pop3")
-		if err != nil {
-			return err
-		}
-		backend, upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle}), up.String()
-	case c.imap != "":
-		up, err := mailproxy.ParseUpstream(c.imap, "imap")
-		if err != nil {
-			return err
-		}
-		backend, upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log}), up.String()
-	default:
-		return errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
-	}
-	defer backend.Close()
+	defer a.Close()
 
-	var submit *mailproxy.Submitter
-	if c.smtp != "" {
-		up, err := mailproxy.ParseUpstream(c.smtp, "smtp")
+	srv := newServer(a.handler, log)
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "base_path", c.basePath, "upstream", a.upstream, "session_store", a.storeName)
+
+	var msrv *http.Server
+	if c.metricsListen != "" {
+		mln, err := net.Listen("tcp", c.metricsListen)
 		if err != nil {
-			return err
+			srv.Close()
+			return fmt.Errorf("-metrics-listen: %w", err)
 		}
-		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, Logger: log})
-		if c.mailDomain == "" {
-			c.mailDomain = up.Host
-		}
+		msrv = newServer(a.opsHandler(), log)
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	var canned []string
-	for _, s := range strings.Split(c.cannedReplies, "|") {
-		if s = strings.TrimSpace(s); s != "" {
-			canned = append(canned, s)
-		}
+	if ready != nil {
+		ready(ln.Addr().String())
 	}
 
+	select {
+	case err := <-errc:
+		srv.Close()
+		if msrv != nil {
+			msrv.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	return a.drain(srv, msrv, c, log)
+}
+
+// drain is the graceful shutdown: /readyz answers 503 at once; after
+// -shutdown-delay (time for load balancers to notice) the listener
+// closes, in-flight requests get -drain-timeout to finish, then every
+// upstream connection is logged out.
+func (a *app) drain(srv, msrv *http.Server, c *config, log *slog.Logger) error {
+	a.draining.Store(true)
+	log.Info("shutting down: draining", "delay", c.shutdownDelay, "timeout", c.drainTimeout)
+	time.Sleep(c.shutdownDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), c.drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("drain timeout passed: closing the remaining connections", "err", err)
+		srv.Close()
+	}
+	a.Close()
+	if msrv != nil {
+		msrv.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// app is the wired handler stack, as run serves it (tests build the same).
+type app struct {
+	handler   http.Handler
+	backend   mailproxy.Backend
+	metrics   *metrics.Metrics
+	redis     *redis.Client
+	upstream  string
+	storeName string
+	draining  atomic.Bool
+	closeOnce sync.Once
+}
+
+// newApp builds the backend, the session store and the handlers from c.
+func newApp(c *config, log *slog.Logger) (*app, error) {
+	a := &app{metrics: metrics.New()}
+	tlsCfg, err := mailproxy.TLSConfig(c.caFile)
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := web.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	var secrets []string
 	for _, s := range strings.Split(c.sessionKeys, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -262,49 +344,129 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		secrets = []string{base64.RawStdEncoding.EncodeToString(b)}
 		log.Warn("no -session-keys given: using a random key, so every session ends when thumbmail restarts")
 	}
+	for i, s := range secrets {
+		if len(s) < web.MinSecretLen {
+			return nil, fmt.Errorf("session key %d is %d characters; at least %d are needed", i+1, len(s), web.MinSecretLen)
+		}
+	}
+
+	var store web.Store
+	switch c.sessionStore {
+	case "", "memory":
+		store, a.storeName = web.NewMemoryStore(), "memory"
+	default:
+		rc, err := web.NewRedisClient(c.sessionStore)
+		if err != nil {
+			return nil, err
+		}
+		rs := web.NewRedisStore(rc)
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = rs.Ping(pctx)
+		cancel()
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("-session-store: %w", err)
+		}
+		store, a.storeName, a.redis = rs, "redis", rc
+	}
+
+	switch {
+	case c.imap != "" && c.pop3 != "":
+		err = errors.New("give -imap or -pop3, not both")
+	case c.pop3 != "":
+		var up mailproxy.Upstream
+		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
+			a.backend, a.upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
+		}
+	case c.imap != "":
+		var up mailproxy.Upstream
+		if up, err = mailproxy.ParseUpstream(c.imap, "imap"); err == nil {
+			a.backend, a.upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
+		}
+	default:
+		err = errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	var submit *mailproxy.Submitter
+	if c.smtp != "" {
+		up, err := mailproxy.ParseUpstream(c.smtp, "smtp")
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, Logger: log})
+		if c.mailDomain == "" {
+			c.mailDomain = up.Host
+		}
+	}
+	var canned []string
+	for _, s := range strings.Split(c.cannedReplies, "|") {
+		if s = strings.TrimSpace(s); s != "" {
+			canned = append(canned, s)
+		}
+	}
+	// Sign-in guessing limits: shared through Redis when sessions are,
+	// so every instance counts the same failures.
+	var limitIP, limitUser web.Limiter
+	if a.redis != nil {
+		limitIP = web.NewRedisLimiter(a.redis, "thumbmail:limit:ip:", web.DefaultIPPolicy)
+		limitUser = web.NewRedisLimiter(a.redis, "thumbmail:limit:user:", web.DefaultUserPolicy)
+	} else {
+		limitIP = web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy})
+		limitUser = web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy})
+	}
+	if st, ok := a.backend.(interface{ Stats() (int, int) }); ok {
+		a.metrics.WatchBackend(st.Stats)
+	}
+
 	sessions, err := web.NewSessionManager(web.SessionOptions{
-		Secrets: secrets, Store: web.NewMemoryStore(), Idle: c.sessionIdle, Max: c.sessionMax,
+		Secrets: secrets, Store: store, Idle: c.sessionIdle, Max: c.sessionMax,
 	})
 	if err != nil {
-		return err
+		a.Close()
+		return nil, err
 	}
 	h := handlers.New(handlers.Config{
-		Sessions: sessions, Mail: backend, Logger: log, PageSize: c.pageSize,
-		// Sign-in guessing limits, in memory (one instance).
-		LimitIP:   web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultIPPolicy}),
-		LimitUser: web.NewMemoryLimiter(web.MemoryLimiterOptions{Policy: web.DefaultUserPolicy}),
-
+		Sessions: sessions, Mail: a.backend, Logger: log, PageSize: c.pageSize,
+		BasePath: c.basePath, TrustedProxies: trusted,
+		Draining: a.draining.Load, Observe: a.metrics.Middleware,
+		LimitIP: limitIP, LimitUser: limitUser,
 		Submit: submit, SavesSent: c.smtpSavesSent, MaxUpload: int64(c.maxUpload) << 20,
 		CannedReplies: canned, Signature: strings.ReplaceAll(c.signature, `\n`, "\n"), MailDomain: c.mailDomain,
 	})
-	srv := &http.Server{
-		Handler:           h.Routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	a.handler = h.Routes()
+	return a, nil
+}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "upstream", upstream)
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
+// opsHandler serves -metrics-listen: /metrics, and /healthz and /readyz
+// again (this listener stays up while the main one drains).
+func (a *app) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if a.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
-	return nil
+// Close logs out every upstream connection and closes the store client.
+func (a *app) Close() {
+	a.closeOnce.Do(func() {
+		if a.backend != nil {
+			a.backend.Close()
+		}
+		if a.redis != nil {
+			a.redis.Close()
+		}
+	})
 }
 
 // demoUser is the user name and password of the demo mail.
@@ -322,7 +484,7 @@ func startDemoPOP3() (*pop3test.Server, error) {
 }
 
 // healthcheck asks a running thumbmail on addr for /healthz.
-func healthcheck(addr string) error {
+func healthcheck(addr, basePath string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -331,7 +493,7 @@ func healthcheck(addr string) error {
 		host = "127.0.0.1"
 	}
 	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + basePath + "/healthz")
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,6 +42,10 @@ func TestConfigErrors(t *testing.T) {
 		"extra argument": {"extra"},
 		"negative idle":  {"-session-idle", "-1m"},
 		"no upload":      {"-max-upload", "0"},
+		"bad base path":  {"-base-path", "mail"},
+		"dotted base":    {"-base-path", "/../mail"},
+		"bad proxy":      {"-trusted-proxies", "10.0.0.0/99"},
+		"zero drain":     {"-drain-timeout", "0s"},
 	}
 	for name, args := range tests {
 		if _, err := parseConfig(args, &bytes.Buffer{}); err == nil {
@@ -58,7 +64,9 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if err != flag.ErrHelp {
 		t.Fatalf("parseConfig(-h) = %v", err)
 	}
-	for _, name := range []string{"listen", "imap", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo", "demo-pop3", "pop3", "smtp", "smtp-saves-sent", "max-upload", "canned-replies", "signature", "mail-domain"} {
+	for _, name := range []string{"listen", "imap", "pop3", "ca-file", "session-keys", "session-idle", "session-max", "page-size", "demo", "demo-pop3",
+		"log-format", "log-level", "healthcheck", "base-path", "trusted-proxies", "session-store", "metrics-listen", "drain-timeout", "shutdown-delay",
+		"smtp", "smtp-saves-sent", "max-upload", "canned-replies", "signature", "mail-domain"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not document -%s and %s", name, envName(name))
 		}
@@ -149,5 +157,74 @@ func TestDemoPOP3(t *testing.T) {
 	}
 	if code, body := get(links[0][1]); code != http.StatusOK || !strings.Contains(body, `class="body`) {
 		t.Errorf("GET %s = %d, want the message", links[0][1], code)
+	}
+}
+
+// TestEveryFlagDocumented: each flag -h lists is in the README's flags
+// table, and each can be set from its THUMBMAIL_ variable.
+func TestEveryFlagDocumented(t *testing.T) {
+	var out bytes.Buffer
+	parseConfig([]string{"-h"}, &out)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`(?m)^  -(\S+)`).FindAllStringSubmatch(out.String(), -1)
+	if len(names) < 15 {
+		t.Fatalf("-h lists %d flags", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(string(readme), "| `-"+m[1]+"` |") {
+			t.Errorf("README flags table lacks -%s", m[1])
+		}
+	}
+	env := map[string]string{
+		"THUMBMAIL_BASE_PATH": "/mail", "THUMBMAIL_TRUSTED_PROXIES": "10.0.0.0/8",
+		"THUMBMAIL_SESSION_STORE": "redis://r:6379/1", "THUMBMAIL_METRICS_LISTEN": "127.0.0.1:9090",
+		"THUMBMAIL_DRAIN_TIMEOUT": "7s", "THUMBMAIL_SHUTDOWN_DELAY": "3s",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c, err := parseConfig(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.basePath != "/mail" || c.trustedProxies != "10.0.0.0/8" || c.sessionStore != "redis://r:6379/1" ||
+		c.metricsListen != "127.0.0.1:9090" || c.drainTimeout != 7*time.Second || c.shutdownDelay != 3*time.Second {
+		t.Errorf("environment not applied: %+v", c)
+	}
+}
+
+// TestREADMEConfigsAsTested: the README shows the nginx and Caddy
+// configs exactly as shipped (the nginx one is what the tests run).
+func TestREADMEConfigsAsTested(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"../../contrib/nginx/thumbmail.conf", "../../contrib/caddy/Caddyfile"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "\n"+string(b)+"```") {
+			t.Errorf("README does not show %s as it is", f)
+		}
+	}
+}
+
+// TestHealthcheckFollowsBasePath: -healthcheck asks <base path>/healthz.
+func TestHealthcheckFollowsBasePath(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /mail/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if err := healthcheck(addr, "/mail"); err != nil {
+		t.Errorf("healthcheck(%s, /mail) = %v", addr, err)
+	}
+	if err := healthcheck(addr, ""); err == nil {
+		t.Errorf("healthcheck(%s, \"\") = nil, want an error (404)", addr)
 	}
 }

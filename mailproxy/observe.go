@@ -1,0 +1,40 @@
+package mailproxy
+
+import (
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Observer is told about every upstream operation once it ends: op is
+// the lower-cased name of the Session or Backend method that ran it
+// ("login", "list", "message", "part", "folders", "delete", ...), d how
+// long it took (connecting and logging in included, when that was
+// needed), err its result. It is called from request goroutines and must
+// be fast and safe for concurrent use (metrics).
+type Observer func(op string, d time.Duration, err error)
+
+// opName names the method that called an entry's do: the first caller up
+// the stack whose name is not "do". Taking it from the stack means every
+// Session method, including ones added later, is observed under its own
+// name without passing names around.
+func opName() string {
+	var pcs [6]uintptr
+	n := runtime.Callers(3, pcs[:]) // skip Callers, opName, entry.do
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		name := f.Function
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			name = name[i+1:]
+		}
+		// "mailproxy.(*imapSession).List" or "...List.func1"
+		parts := strings.Split(name, ".")
+		if len(parts) >= 3 && parts[2] != "do" {
+			return strings.ToLower(parts[2])
+		}
+		if !more {
+			return "other"
+		}
+	}
+}
