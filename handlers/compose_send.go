@@ -66,6 +66,13 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 		h.renderCompose(w, r, http.StatusOK, p, "")
 		return
 	}
+	if act := r.PostFormValue("action"); (act == "send" || act == "draft") && len(r.PostForm["attached"]) > len(h.compose.files(form)) {
+		// The page listed attachments this instance no longer has (a
+		// restart, or another instance behind a load balancer): never
+		// send or save the message without them.
+		h.renderCompose(w, r, http.StatusConflict, p, lostAttachments)
+		return
+	}
 	switch r.PostFormValue("action") {
 	case "send":
 		if form.lastEnd.After(arrived) {
@@ -280,6 +287,9 @@ func (h *Handler) backURL(r *http.Request, back, notice string) string {
 	}
 	return h.url(r, back) + sep + "n=" + notice
 }
+
+// lostAttachments explains a form whose attachments are gone.
+const lostAttachments = "The files you had attached are no longer here (thumbmail restarted, or your request reached another server). Please attach them again. Nothing was sent or saved; your text is kept below."
 
 // inputProblem is the plain-words reason a form was refused.
 func inputProblem(err error) string {

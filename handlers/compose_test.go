@@ -640,3 +640,35 @@ func TestDoubleTapDuringFailedSend(t *testing.T) {
 		t.Errorf("three taps reached the server %d times, want 1", n)
 	}
 }
+
+// TestLostAttachmentsNotSent: when the attachments a compose page listed
+// are gone from this instance (a restart, or a round-robin load balancer
+// sending the Send to another instance), nothing is sent or saved, the
+// text is kept and the page says to attach again.
+func TestLostAttachmentsNotSent(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	tok := formToken(t, e.get(c, "/compose").body)
+	form := url.Values{"token": {tok}, "action": {"attach"}, "to": {"ann@example.net"}, "subject": {"Report"}, "body": {"see the file"}}
+	r := e.postMultipart(c, "/compose", form, []file{{"report.pdf", "%PDF-1.4 data"}})
+	if !strings.Contains(r.body, `name="attached" value="report.pdf"`) {
+		t.Fatalf("the attached file is not listed in the form: %d %s", r.status, r.body)
+	}
+	e.handler.compose = newComposeStore(4<<20, time.Hour, time.Now) // as after a restart
+	for _, action := range []string{"send", "draft"} {
+		form := url.Values{"token": {tok}, "action": {action}, "to": {"ann@example.net"}, "subject": {"Report"}, "body": {"see the file"}, "attached": {"report.pdf"}}
+		r = e.postMultipart(c, "/compose", form, nil)
+		if r.status != http.StatusConflict || !strings.Contains(r.body, "attach them again") || !strings.Contains(r.body, "see the file") {
+			t.Errorf("%s without the attachment = %d, want 409 with the text kept; %s", action, r.status, r.body)
+		}
+	}
+	if n := len(e.smtp.Submissions()); n != 0 {
+		t.Errorf("%d messages sent without their attachment", n)
+	}
+	// Attaching again and sending works.
+	form = url.Values{"token": {tok}, "action": {"send"}, "to": {"ann@example.net"}, "subject": {"Report"}, "body": {"see the file"}, "attached": {"report.pdf"}}
+	r = e.postMultipart(c, "/compose", form, []file{{"report.pdf", "%PDF-1.4 data"}})
+	if r.status != http.StatusSeeOther || len(e.smtp.Submissions()) != 1 {
+		t.Errorf("send after attaching again = %d, %d sent", r.status, len(e.smtp.Submissions()))
+	}
+}
