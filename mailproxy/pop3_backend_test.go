@@ -1153,7 +1153,9 @@ func TestPOP3PartEndlessServer(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Part from an endless server = %v, want ErrUnavailable", err)
 	}
-	if limit := int64(2*2048 + pop3SizeSlack); sent.Load() > 4*limit || sink.n > limit {
+	// What the server managed to send also fills the kernel's socket
+	// buffers (several MB on loopback), so only a loose bound holds there.
+	if limit := int64(2*2048 + pop3SizeSlack); sent.Load() > limit+32<<20 || sink.n > limit {
 		t.Errorf("server sent %d bytes and %d reached the browser before the download was stopped", sent.Load(), sink.n)
 	}
 	t.Logf("stopped after %d bytes sent, %d written", sent.Load(), sink.n)
