@@ -342,7 +342,12 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		}
 		var caps imap.CapSet
 		if err == nil {
-			caps = c.Caps() // may ask CAPABILITY: still under the dial deadline
+			// May ask CAPABILITY, still under the dial deadline. go-imap
+			// answers nil when that fails or times out; every server
+			// has at least IMAP4rev1, so nil means no answer.
+			if caps = c.Caps(); len(caps) == 0 {
+				err = errors.New("no CAPABILITY answer")
+			}
 		}
 		if err != nil && c != nil {
 			c.Close()

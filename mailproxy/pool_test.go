@@ -75,10 +75,10 @@ func TestPoolIdleConnectionsClosed(t *testing.T) {
 	}
 }
 
-// stallingServer greets, accepts any login, then never answers again.
-// With capsInOK the login reply carries the capabilities, so the client
-// needs nothing more before its first real command.
-func stallingServer(t *testing.T, capsInOK bool) string {
+// stallingServer greets and then never answers again, except, with
+// answerLogin, LOGIN (its reply carries the capabilities, so the client
+// needs nothing more before its first real command).
+func stallingServer(t *testing.T, answerLogin bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +100,8 @@ func stallingServer(t *testing.T, capsInOK bool) string {
 						return
 					}
 					tag, rest, _ := strings.Cut(line, " ")
-					if strings.HasPrefix(strings.ToUpper(rest), "LOGIN") {
-						if capsInOK {
-							c.Write([]byte(tag + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
-						} else {
-							c.Write([]byte(tag + " OK logged in\r\n"))
-						}
+					if strings.HasPrefix(strings.ToUpper(rest), "LOGIN") && answerLogin {
+						c.Write([]byte(tag + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
 					}
 					// Anything else: silence.
 				}
@@ -119,8 +115,9 @@ func TestPoolDialDeadline(t *testing.T) {
 	up, _ := ParseUpstream("imap+insecure://"+stallingServer(t, false), "imap")
 	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 500 * time.Millisecond})
 	defer p.Close()
-	// Logging in works, but the CAPABILITY asked after it never comes:
-	// the dial deadline ends it.
+	// LOGIN is never answered: the dial deadline ends it. (A CAPABILITY
+	// left unanswered after LOGIN cannot be tested reliably: go-imap may
+	// answer Caps() from the greeting's list, depending on timing.)
 	start := time.Now()
 	if err := p.Login(context.Background(), "s", demoCreds); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Login() = %v, want ErrUnavailable", err)
