@@ -95,6 +95,7 @@ func (h *Handler) showEdit(w http.ResponseWriter, r *http.Request) {
 	p := h.newCompose(us)
 	p.To = mailproxy.FormatAddresses(msg.To)
 	p.Cc = mailproxy.FormatAddresses(msg.Cc)
+	p.Bcc = mailproxy.FormatAddresses(msg.Bcc)
 	p.Subject = mailproxy.CleanHeaderText(msg.Subject)
 	p.Body = mailproxy.OriginalText(msg)
 	in, refs := strings.Trim(msg.InReplyTo, "<> "), msg.References

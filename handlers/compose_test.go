@@ -397,7 +397,7 @@ func TestDraftSaveResumeSend(t *testing.T) {
 	c := e.login()
 	tok := formToken(t, e.get(c, "/compose").body)
 	drafts := e.demoCount("Drafts")
-	draftForm := url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "subject": {"half done"}, "body": {"first thoughts"}}
+	draftForm := url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "bcc": {"boss@example.net"}, "subject": {"half done"}, "body": {"first thoughts"}}
 	r := e.postMultipart(c, "/compose", draftForm, []file{{"plan.txt", "the plan"}})
 	loc := r.header.Get("Location")
 	if r.status != http.StatusSeeOther || !strings.HasSuffix(loc, "/edit?n=draftsaved") {
@@ -412,7 +412,7 @@ func TestDraftSaveResumeSend(t *testing.T) {
 		t.Fatalf("Drafts has %d messages, want %d", n, drafts+1)
 	}
 	page := e.get(c, loc)
-	for _, want := range []string{"Draft saved.", "first thoughts", "plan.txt", `value="half done"`, `name="draft_id" value="`} {
+	for _, want := range []string{"Draft saved.", "first thoughts", "plan.txt", `value="half done"`, `name="draft_id" value="`, `name="bcc" value="boss@example.net"`} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("resumed draft lacks %q: %s", want, page.body)
 		}
@@ -538,6 +538,12 @@ func TestBccKeptOnlyInSent(t *testing.T) {
 	last := sent[len(sent)-1]
 	if !regexp.MustCompile(`(?m)^Bcc: <?hidden@example.net`).Match(last) {
 		t.Errorf("Sent copy lacks Bcc:\n%s", last)
+	}
+	// The sender sees the Bcc line on their own copy.
+	if links := messageLinks(e.get(c, "/f/Sent").body); len(links) == 0 {
+		t.Errorf("Sent lists nothing")
+	} else if page := e.get(c, links[0]).body; !regexp.MustCompile(`<dt>Bcc</dt><dd>[^<]*(<[^>]*>[^<]*)*hidden@example.net`).MatchString(page) {
+		t.Errorf("the Sent copy's page does not show its Bcc: %s", page)
 	}
 	mr, _ := mail.CreateReader(bytes.NewReader(last))
 	if from, _ := mr.Header.AddressList("From"); len(from) != 1 || from[0].Name != "Dëmo Üser" {

@@ -401,6 +401,7 @@ func applyEnvelope(m *Message, env *imap.Envelope) {
 	m.ReplyTo = addressesOf(env.ReplyTo)
 	m.To = addressesOf(env.To)
 	m.Cc = addressesOf(env.Cc)
+	m.Bcc = addressesOf(env.Bcc)
 	if !env.Date.IsZero() && env.Date.Year() > 1970 {
 		m.Date = env.Date
 	}

@@ -243,7 +243,9 @@ type Message struct {
 	ReplyTo       []Address
 	To            []Address
 	Cc            []Address
-	Date          time.Time
+	// Bcc is only ever in the user's own copies (Sent, Drafts).
+	Bcc  []Address
+	Date time.Time
 
 	MessageID  string
 	InReplyTo  string

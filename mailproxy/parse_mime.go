@@ -54,6 +54,7 @@ func ParseMessage(r io.Reader, maxBytes int64, opts ViewOptions, cidURL func(cid
 	m.ReplyTo = ParseAddressList(h.get("reply-to"))
 	m.To = ParseAddressList(h.get("to"))
 	m.Cc = ParseAddressList(h.get("cc"))
+	m.Bcc = ParseAddressList(h.get("bcc"))
 	m.Date = parseDate(h.get("date"))
 	if m.Date.IsZero() {
 		if rcv := h.get("received"); strings.Contains(rcv, ";") {
