@@ -275,6 +275,9 @@ func TestActionsWithoutMove(t *testing.T) {
 	if m := e.get(c, "/f/INBOX/"+ids[0]); !strings.Contains(m.body, "Marked as deleted") {
 		t.Errorf("an original left behind is not shown as marked deleted")
 	}
+	if n := strings.Count(e.get(c, "/f/INBOX").body, "(marked deleted)"); n != 3 {
+		t.Errorf("the list marks %d rows as deleted, want the 3 originals", n)
+	}
 	tids := ticks(e.get(c, "/f/Trash").body)
 	r := e.do(c, "POST", "/f/Trash/expunge", url.Values{"id": tids[:1]})
 	if !strings.Contains(r.header.Get("Location"), "n=noexpunge") {

@@ -255,6 +255,11 @@ func sortBySeqDesc(msgs []*imapclient.FetchMessageBuffer) {
 func summaryOf(validity uint32, m *imapclient.FetchMessageBuffer) Summary {
 	s := Summary{ID: msgID(validity, m.UID), Size: m.RFC822Size, Date: m.InternalDate}
 	s.Seen, s.Flagged, s.Answered = systemFlags(m.Flags)
+	for _, f := range m.Flags {
+		if strings.EqualFold(string(f), string(imap.FlagDeleted)) {
+			s.Deleted = true
+		}
+	}
 	if env := m.Envelope; env != nil {
 		s.Subject = DecodeHeaderText(env.Subject)
 		if len(env.From) > 0 {

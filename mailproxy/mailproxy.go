@@ -201,6 +201,9 @@ type Summary struct {
 	Flagged    bool
 	Answered   bool
 	Attachment bool
+	// Deleted: flagged \Deleted but still here (a move on a server
+	// without UIDPLUS leaves the originals so).
+	Deleted bool
 }
 
 // Address is a decoded mailbox.
