@@ -26,7 +26,7 @@ import (
 )
 
 // debianPackage names the Debian package of a program whose name differs.
-var debianPackage = map[string]string{"fail2ban-regex": "fail2ban"}
+var debianPackage = map[string]string{"fail2ban-regex": "fail2ban", "fail2ban-client": "fail2ban"}
 
 // findProgram returns the path of a real server program, skipping the
 // test when it is missing (failing when THUMBMAIL_REQUIRE_REAL=1).
