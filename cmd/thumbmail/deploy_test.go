@@ -344,8 +344,9 @@ type proxy struct {
 
 // testThroughProxy signs in through a reverse proxy under /mail/, reads
 // the inbox (through every instance) and a message, lets restart (if any)
-// start an instance that must know the session, signs out, and checks
-// the old cookie works nowhere and no log holds a secret.
+// start an instance that must know the session, checks that a
+// cross-origin post and one without a token are refused, signs out, and
+// checks the old cookie works nowhere and no log holds a secret.
 func testThroughProxy(t *testing.T, px proxy, insts []*instance, restart func() *instance) {
 	nginx := px.url
 	br := newBrowser(t, nginx)
@@ -421,6 +422,19 @@ func testThroughProxy(t *testing.T, px proxy, insts []*instance, restart func() 
 		insts = append(insts, c)
 	}
 
+	// The checks that let those posts through are live behind the proxy:
+	// a post with the right token from another origin, or from this one
+	// without a token, is refused and signs nobody out.
+	evil := map[string]string{"Origin": "http://evil.example", "X-Forwarded-For": "198.51.100.7"}
+	if p := br.post("/mail/folders", "/mail/logout", url.Values{}, evil); p.status != http.StatusForbidden {
+		t.Errorf("cross-origin POST /mail/logout through %s = %d, want 403", px.name, p.status)
+	}
+	if p := br.do("POST", "/mail/logout", url.Values{}, origin); p.status == http.StatusSeeOther {
+		t.Errorf("POST /mail/logout without a token through %s = 303, want it refused", px.name)
+	}
+	if p := br.get("/mail/f/INBOX"); p.status != http.StatusOK {
+		t.Fatalf("GET /mail/f/INBOX after refused posts = %d, want 200 (still signed in)", p.status)
+	}
 	p = br.post("/mail/folders", "/mail/logout", url.Values{}, origin)
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/mail/login?n=signedout" {
 		t.Fatalf("POST /mail/logout = %d %q", p.status, p.header.Get("Location"))
