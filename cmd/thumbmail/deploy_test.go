@@ -25,6 +25,9 @@ import (
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
 )
 
+// debianPackage names the Debian package of a program whose name differs.
+var debianPackage = map[string]string{"fail2ban-regex": "fail2ban", "fail2ban-client": "fail2ban"}
+
 // findProgram returns the path of a real server program, skipping the
 // test when it is missing (failing when THUMBMAIL_REQUIRE_REAL=1).
 func findProgram(t *testing.T, name string) string {
@@ -36,10 +39,14 @@ func findProgram(t *testing.T, name string) string {
 				return filepath.Join(dir, name)
 			}
 		}
-		if os.Getenv("THUMBMAIL_REQUIRE_REAL") == "1" {
-			t.Fatalf("%s is not installed and THUMBMAIL_REQUIRE_REAL=1 (Debian: apt-get install %s)", name, map[string]string{"redis-server": "redis-server", "nginx": "nginx"}[name])
+		pkg := name
+		if p, ok := debianPackage[name]; ok {
+			pkg = p
 		}
-		t.Skipf("%s is not installed (Debian: apt-get install %s); skipping the real-server test", name, name)
+		if os.Getenv("THUMBMAIL_REQUIRE_REAL") == "1" {
+			t.Fatalf("%s is not installed and THUMBMAIL_REQUIRE_REAL=1 (Debian: apt-get install %s)", name, pkg)
+		}
+		t.Skipf("%s is not installed (Debian: apt-get install %s); skipping the real-server test", name, pkg)
 	}
 	return p
 }
@@ -312,7 +319,7 @@ func TestNginxTwoInstancesRedis(t *testing.T) {
 	args := []string{"-imap", d.URL(), "-base-path", "/mail", "-trusted-proxies", "127.0.0.1/32,::1", "-session-store", redisURL}
 	a, b := startInstance(t, args...), startInstance(t, args...)
 	nginx := startNginx(t, []string{a.hostPort(), b.hostPort()})
-	testThroughNginx(t, nginx, []*instance{a, b}, func() *instance { return startInstance(t, args...) })
+	testThroughProxy(t, proxy{"nginx", nginx, "198.51.100.7"}, []*instance{a, b}, func() *instance { return startInstance(t, args...) })
 }
 
 // TestNginxOneInstanceMemory: the same with the in-memory store and one
@@ -322,17 +329,33 @@ func TestNginxOneInstanceMemory(t *testing.T) {
 	d := startDemo(t)
 	a := startInstance(t, "-imap", d.URL(), "-base-path", "/mail", "-trusted-proxies", "127.0.0.1")
 	nginx := startNginx(t, []string{a.hostPort()})
-	testThroughNginx(t, nginx, []*instance{a}, nil)
+	testThroughProxy(t, proxy{"nginx", nginx, "198.51.100.7"}, []*instance{a}, nil)
 }
 
-func testThroughNginx(t *testing.T, nginx string, insts []*instance, restart func() *instance) {
+// proxy says which front a test goes through and what it should see.
+type proxy struct {
+	name string // in messages: "nginx", "Caddy"
+	url  string // the front's base URL
+	// clientIP is the address thumbmail must log for the browser, which
+	// sends X-Forwarded-For: 198.51.100.7 (nginx appends to it; Caddy,
+	// trusting no one before it, replaces it).
+	clientIP string
+}
+
+// testThroughProxy signs in through a reverse proxy under /mail/, reads
+// the inbox (through every instance) and a message, lets restart (if any)
+// start an instance that must know the session, checks that a
+// cross-origin post and one without a token are refused, signs out, and
+// checks the old cookie works nowhere and no log holds a secret.
+func testThroughProxy(t *testing.T, px proxy, insts []*instance, restart func() *instance) {
+	nginx := px.url
 	br := newBrowser(t, nginx)
 	if p := br.get("/mail"); p.status != http.StatusMovedPermanently || !strings.HasSuffix(p.header.Get("Location"), "/mail/") {
-		t.Errorf("GET /mail = %d %q, want a redirect to /mail/", p.status, p.header.Get("Location"))
+		t.Errorf("GET /mail = %d %q, want 301 to /mail/", p.status, p.header.Get("Location"))
 	}
 	login := br.get("/mail/login")
 	if login.status != http.StatusOK {
-		t.Fatalf("GET /mail/login through nginx = %d", login.status)
+		t.Fatalf("GET /mail/login through %s = %d", px.name, login.status)
 	}
 	checkLinks(t, "login page", login.body)
 	// The browser says where it is (Origin), as a real one does on POST.
@@ -354,11 +377,11 @@ func testThroughNginx(t *testing.T, nginx string, insts []*instance, restart fun
 	for i := range 3 * len(insts) {
 		p := br.get("/mail/f/INBOX")
 		if p.status != http.StatusOK || !strings.Contains(p.body, "Inbox") {
-			t.Fatalf("GET /mail/f/INBOX #%d through nginx = %d", i, p.status)
+			t.Fatalf("GET /mail/f/INBOX #%d through %s = %d", i, px.name, p.status)
 		}
 		checkLinks(t, "inbox", p.body)
 	}
-	// Open a message through nginx: its subject and body stay out of logs.
+	// Open a message through the proxy: its subject and body stay out of logs.
 	inbox := br.get("/mail/f/INBOX")
 	m := regexp.MustCompile(`href="(/mail/f/INBOX/[^"/]+)"`).FindStringSubmatch(inbox.body)
 	if m == nil {
@@ -366,23 +389,25 @@ func testThroughNginx(t *testing.T, nginx string, insts []*instance, restart fun
 	}
 	msg := br.get(html.UnescapeString(m[1]))
 	if msg.status != http.StatusOK {
-		t.Fatalf("GET %s through nginx = %d", m[1], msg.status)
+		t.Fatalf("GET %s through %s = %d", m[1], px.name, msg.status)
 	}
 	checkLinks(t, "message", msg.body)
 	subject := regexp.MustCompile(`<h1[^>]*>([^<]{6,})</h1>`).FindStringSubmatch(msg.body)
 	for i, in := range insts {
 		if in.served.Load() == 0 {
-			t.Errorf("instance %d served no request: nginx did not spread them", i)
+			t.Errorf("instance %d served no request: %s did not spread them", i, px.name)
 		}
 	}
-	// The client IP behind nginx: nginx (trusted) appended to the
-	// X-Forwarded-For it received, so the rightmost untrusted hop is it.
+	// The client IP behind the proxy, as the proxy forwarded it.
 	var logs string
 	for _, in := range insts {
 		logs += in.logText()
 	}
-	if !strings.Contains(logs, `msg=login user=demo ip=198.51.100.7`) {
-		t.Errorf("login not logged with the forwarded client IP; logs:\n%s", logs)
+	if !strings.Contains(logs, `msg=login user=demo ip=`+px.clientIP+" ") {
+		t.Errorf("login through %s not logged with client IP %s; logs:\n%s", px.name, px.clientIP, logs)
+	}
+	if px.clientIP != "198.51.100.7" && strings.Contains(logs, "198.51.100.7") {
+		t.Errorf("%s passed on the browser's own X-Forwarded-For; logs:\n%s", px.name, logs)
 	}
 
 	if restart != nil {
@@ -397,11 +422,24 @@ func testThroughNginx(t *testing.T, nginx string, insts []*instance, restart fun
 		insts = append(insts, c)
 	}
 
+	// The checks that let those posts through are live behind the proxy:
+	// a post with the right token from another origin, or from this one
+	// without a token, is refused and signs nobody out.
+	evil := map[string]string{"Origin": "http://evil.example", "X-Forwarded-For": "198.51.100.7"}
+	if p := br.post("/mail/folders", "/mail/logout", url.Values{}, evil); p.status != http.StatusForbidden {
+		t.Errorf("cross-origin POST /mail/logout through %s = %d, want 403", px.name, p.status)
+	}
+	if p := br.do("POST", "/mail/logout", url.Values{}, origin); p.status == http.StatusSeeOther {
+		t.Errorf("POST /mail/logout without a token through %s = 303, want it refused", px.name)
+	}
+	if p := br.get("/mail/f/INBOX"); p.status != http.StatusOK {
+		t.Fatalf("GET /mail/f/INBOX after refused posts = %d, want 200 (still signed in)", p.status)
+	}
 	p = br.post("/mail/folders", "/mail/logout", url.Values{}, origin)
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/mail/login?n=signedout" {
 		t.Fatalf("POST /mail/logout = %d %q", p.status, p.header.Get("Location"))
 	}
-	// The old cookie, replayed anywhere: nginx and every instance directly.
+	// The old cookie, replayed anywhere: the proxy and every instance directly.
 	targets := []string{nginx, nginx, nginx}
 	for _, in := range insts {
 		targets = append(targets, in.srv.URL)

@@ -197,7 +197,7 @@ func TestEveryFlagDocumented(t *testing.T) {
 }
 
 // TestREADMEConfigsAsTested: the README shows the nginx and Caddy
-// configs exactly as shipped (the nginx one is what the tests run).
+// configs exactly as shipped (what TestNginx* and TestCaddy* run).
 func TestREADMEConfigsAsTested(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
