@@ -72,3 +72,11 @@ func olderURL(b Base, p *mailproxy.MessagePage) string {
 
 // itoa is strconv.Itoa for form values (no digit grouping).
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// messages says "1 message" or "n messages".
+func messages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return formatInt(n) + " messages"
+}
