@@ -300,11 +300,17 @@ func (s *Server) Conns() int {
 // CloseConnections drops every open client connection without the UPDATE
 // state (nothing marked is removed), as a server restart or a network
 // failure would.
+//
+// It returns once those sessions have ended and released their locks (or
+// after 5 s), so a test's next login does not race the old session.
 func (s *Server) CloseConnections() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.Close()
+	}
+	s.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); s.Conns() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
 }
 
