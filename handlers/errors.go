@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -56,4 +57,15 @@ func (h *Handler) forgedRequest(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Logger.Info("refused a form without a valid token", "ip", web.ClientIP(r), "path", r.URL.Path)
 	p := templates.ErrorPage{Status: http.StatusForbidden, Heading: "Form expired", Message: "This form has expired or did not come from this site. Go back, reload the page and try again."}
 	web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
+}
+
+// parseForm reads a small action form (ids and a few fields; the body is
+// already bounded by limitBody and parsed for the CSRF check). On a bad
+// form it answers through fail and returns false.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+		return false
+	}
+	return true
 }

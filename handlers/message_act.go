@@ -67,9 +67,7 @@ func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+	if !h.parseForm(w, r) {
 		return
 	}
 	b := h.base(r, "")

@@ -33,9 +33,7 @@ func (h *Handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("%w: delete", mailproxy.ErrUnsupported))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+	if !h.parseForm(w, r) {
 		return
 	}
 	var ids []string

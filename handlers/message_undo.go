@@ -16,9 +16,7 @@ import (
 // to (a new UIDVALIDITY), the ids no longer name them and nothing is done.
 func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
 	us := session(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+	if !h.parseForm(w, r) {
 		return
 	}
 	from, ok1 := templates.DecodeFolder(r.PostForm.Get("from"))

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -37,9 +36,7 @@ func (h *Handler) expungeMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fmt.Errorf("%w: form: %v", mailproxy.ErrNotFound, err))
+	if !h.parseForm(w, r) {
 		return
 	}
 	list := listBack(h.base(r, ""), folder, r.PostForm)
