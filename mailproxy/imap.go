@@ -141,14 +141,7 @@ func (p *Pool) closeConn(user string, conn *imapConn, logout bool) {
 // reused connection turns out to be dead and retry is set, fn runs once
 // more on a fresh connection.
 func (e *imapEntry) do(ctx context.Context, creds Credentials, retry bool, fn func(*imapConn) error) error {
-	obs := e.pool.opts.Observe
-	if obs == nil {
-		return e.exec(ctx, creds, retry, fn)
-	}
-	op, start := opName(), time.Now()
-	err := e.exec(ctx, creds, retry, fn)
-	obs(op, time.Since(start), err)
-	return err
+	return e.pool.opts.Observe.around(func() error { return e.exec(ctx, creds, retry, fn) })
 }
 
 // exec is do without the observer.

@@ -14,13 +14,26 @@ import (
 // be fast and safe for concurrent use (metrics).
 type Observer func(op string, d time.Duration, err error)
 
+// around runs an entry's operation and, when o is set, reports it under
+// the calling Session method's name. It must be called directly from an
+// entry's do (opName counts the frames).
+func (o Observer) around(run func() error) error {
+	if o == nil {
+		return run()
+	}
+	op, start := opName(), time.Now()
+	err := run()
+	o(op, time.Since(start), err)
+	return err
+}
+
 // opName names the method that called an entry's do: the first caller up
 // the stack whose name is not "do". Taking it from the stack means every
 // Session method, including ones added later, is observed under its own
 // name without passing names around.
 func opName() string {
 	var pcs [6]uintptr
-	n := runtime.Callers(3, pcs[:]) // skip Callers, opName, entry.do
+	n := runtime.Callers(4, pcs[:]) // skip Callers, opName, around, entry.do
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()

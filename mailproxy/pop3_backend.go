@@ -356,14 +356,7 @@ type pop3Conn struct {
 // is set, fn runs once more on a fresh connection. Afterwards the
 // connection stays open for the grace period.
 func (e *pop3Entry) do(ctx context.Context, creds Credentials, retry bool, fn func(*pop3Conn) error) error {
-	obs := e.b.opts.Observe
-	if obs == nil {
-		return e.exec(ctx, creds, retry, fn)
-	}
-	op, start := opName(), time.Now()
-	err := e.exec(ctx, creds, retry, fn)
-	obs(op, time.Since(start), err)
-	return err
+	return e.b.opts.Observe.around(func() error { return e.exec(ctx, creds, retry, fn) })
 }
 
 // exec is do without the observer.
