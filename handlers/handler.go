@@ -226,6 +226,8 @@ var notices = map[string]string{
 	"notjunk":      "Moved to Inbox.",
 	"keptdeleted":  "Moved. Your mail server cannot remove single messages, so the originals stay here marked as deleted.",
 	"undone":       "Undone: the messages are back.",
+	"undonothing":  "Nothing to undo: those messages were moved back already, or moved on elsewhere.",
+	"gone":         "Nothing was moved: those messages are no longer in this folder (another mail program may have moved or deleted them).",
 	"undoreset":    "Cannot undo: the other folder was reset by the server. Look for the messages there.",
 	"markedread":   "Marked as read.",
 	"markedunread": "Marked as unread.",

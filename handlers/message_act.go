@@ -143,6 +143,10 @@ func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 		h.actFailed(w, r, list, err)
 		return
 	}
+	if res.Moved == 0 {
+		web.Redirect(w, r, withNotice(list, "gone"))
+		return
+	}
 	if res.KeptDeleted {
 		notice = "keptdeleted"
 	}

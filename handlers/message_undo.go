@@ -31,8 +31,12 @@ func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, withNotice(back, "noneselected"))
 		return
 	}
-	_, err = us.mail.Move(r.Context(), from, ids, to)
+	res, err := us.mail.Move(r.Context(), from, ids, to)
 	switch {
+	case err == nil && res.Moved == 0:
+		// Undone already (Back and Undo again), or moved on by another
+		// mail program: nothing changed.
+		web.Redirect(w, r, withNotice(back, "undonothing"))
 	case errors.Is(err, mailproxy.ErrFolderReset):
 		web.LogError(r.Context(), r, "undo refused", err)
 		web.Redirect(w, r, withNotice(back, "undoreset"))

@@ -54,14 +54,19 @@ type imapConn struct {
 	budget   *budgetConn // nil for connections made elsewhere (tests)
 	timer    *time.Timer
 	timeout  time.Duration
+	deadline time.Time // when timer fires, unless a nicety moved it
 	timedOut chan struct{}
 	once     sync.Once
+	// niceBudget is what one request may spend on niceties (see
+	// nicety), niceSpent what it spent so far.
+	niceBudget, niceSpent time.Duration
 }
 
 // extend pushes the connection's deadline forward and refills its read
 // budget (streaming downloads call it as bytes flow to the browser, so a
 // slow but moving transfer is not cut and a large one is not refused).
 func (c *imapConn) extend() {
+	c.deadline = time.Now().Add(c.timeout)
 	c.timer.Reset(c.timeout)
 	if c.budget != nil {
 		c.budget.refill()
@@ -190,12 +195,16 @@ func (e *imapEntry) run(ctx context.Context, conn *imapConn, fn func(*imapConn) 
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	conn.timeout = timeout
+	conn.deadline = time.Now().Add(timeout)
+	conn.niceBudget, conn.niceSpent = e.pool.opts.NicetyTimeout, 0
 	if conn.budget != nil {
 		conn.budget.refill()
 	}
 	conn.timer = time.AfterFunc(timeout, func() {
 		conn.once.Do(func() { close(conn.timedOut) })
-		conn.c.Close()
+		// Close waits for go-imap's reader goroutine; never hold the
+		// timer on it.
+		go conn.c.Close()
 	})
 	err := fn(conn)
 	conn.timer.Stop()

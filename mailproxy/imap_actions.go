@@ -90,7 +90,7 @@ func (s *imapSession) SetFlags(ctx context.Context, folder string, ids []string,
 		if on {
 			op = imap.StoreFlagsAdd
 		}
-		return c.c.Store(set, &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{imap.Flag(flag)}}, nil).Close()
+		return c.store(set, &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{imap.Flag(flag)}})
 	})
 }
 
@@ -138,8 +138,26 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 	// Our own expunges change the selected folder's size: count it
 	// afresh next time rather than trust the count kept from EXPUNGE
 	// responses (imapmemserver reports a MOVE's expunges twice).
-	defer c.recountLater()
+	// Only what is still there: another client (or an earlier tap of
+	// the same Undo) may have moved them already. A MOVE or COPY of
+	// nothing gets an OK without COPYUID from some servers and an
+	// unparsable empty COPYUID from others; neither is sent.
+	data, err := c.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	if err != nil {
+		return nil, err
+	}
 	res := &MoveResult{From: folder, To: to}
+	var present imap.UIDSet
+	for _, uid := range data.AllUIDs() {
+		if set.Contains(uid) {
+			present.AddNum(uid)
+		}
+	}
+	if len(present) == 0 {
+		return res, nil
+	}
+	set = present
+	defer c.recountLater()
 	var validity uint32
 	var dest imap.UIDSet
 	if c.caps.Has(imap.CapMove) {
@@ -158,7 +176,7 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 		}
 		validity, dest = data.UIDValidity, data.DestUIDs
 		// The copies are safe in the target: only now touch the originals.
-		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		if err := c.store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
 			// Leave no duplicates: take the copies out again.
 			if rerr := c.removeCopies(to, validity, dest); rerr != nil {
 				return nil, fmt.Errorf("copied to %q but flagging the originals failed (%v), and removing the copies failed: %w", to, err, rerr)
@@ -202,7 +220,7 @@ func (c *imapConn) removeCopies(to string, validity uint32, dest imap.UIDSet) er
 		return fmt.Errorf("%w: %q", ErrFolderReset, to)
 	}
 	defer c.recountLater()
-	if err := c.c.Store(dest, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+	if err := c.store(dest, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
 		return err
 	}
 	return c.c.UIDExpunge(dest).Close()
@@ -232,7 +250,7 @@ func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) 
 			return err
 		}
 		defer c.recountLater()
-		if err := c.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		if err := c.store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
 			return err
 		}
 		return c.c.UIDExpunge(set).Close()

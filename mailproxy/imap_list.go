@@ -21,8 +21,8 @@ const (
 // List returns one page of a folder, newest first. Its cost does not grow
 // with the folder size: one SELECT (skipped when the folder is still
 // selected from the last request), a STATUS pipelined with the page's
-// FETCH by sequence range, and one pipelined round of partial body
-// fetches for the previews. When q.Anchor is set, mail that arrived after
+// FETCH by sequence range, and a few partial body fetches for the
+// previews (under the nicety budget: the page never waits long on them). When q.Anchor is set, mail that arrived after
 // it is left out (counted in Newer) so pages do not shift under the user.
 func (s *imapSession) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
 	if q.PageSize <= 0 {
@@ -183,11 +183,11 @@ func (c *imapConn) fetchRows(set imap.NumSet, lean bool) ([]*imapclient.FetchMes
 	if !lean {
 		opts.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
 	}
-	return c.c.Fetch(set, opts).Collect()
+	return c.fetch(set, opts)
 }
 
 // rowsOf turns fetched rows, in the order given, into summaries with
-// senders and previews filled (one pipelined round of partial fetches).
+// senders and previews filled where the nicety budget allows.
 func (c *imapConn) rowsOf(msgs []*imapclient.FetchMessageBuffer) []Summary {
 	rows := make([]Summary, 0, len(msgs))
 	for _, m := range msgs {
@@ -223,8 +223,11 @@ func (c *imapConn) fillMissingSenders(msgs []*imapclient.FetchMessageBuffer, row
 	if len(uids) == 0 {
 		return
 	}
-	bufs, err := c.c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{fromHeader}}).Collect()
-	if err != nil {
+	var bufs []*imapclient.FetchMessageBuffer
+	var err error
+	if !c.nicety(func() {
+		bufs, err = c.fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{fromHeader}})
+	}) || err != nil {
 		return
 	}
 	from := map[imap.UID]Address{}
@@ -368,13 +371,14 @@ func previewPart(bs imap.BodyStructure) (previewRef, bool) {
 }
 
 // fillPreviews fetches a partial prefix of each message's first text part
-// and turns it into a one-line preview. Messages are grouped by section,
-// and the group fetches are pipelined: one round trip in all.
+// and turns it into a one-line preview. Messages are grouped by section
+// and size; each group is one FETCH, sent only when the one before is
+// read (see fetch), all under the request's nicety budget: rows whose
+// group did not make it show no preview.
 func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []Summary) {
 	type group struct {
 		item *imap.FetchItemBodySection
 		uids imap.UIDSet
-		cmd  *imapclient.FetchCommand
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -404,19 +408,24 @@ func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []Su
 		}
 		g.uids.AddNum(m.UID)
 	}
-	for _, k := range order {
-		g := groups[k]
-		g.cmd = c.c.Fetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
-	}
 	texts := make(map[imap.UID]string, len(msgs))
 	for _, k := range order {
 		g := groups[k]
-		bufs, err := g.cmd.Collect()
+		var bufs []*imapclient.FetchMessageBuffer
+		var err error
+		if !c.nicety(func() {
+			bufs, err = c.fetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
+		}) {
+			break // out of time: the rest of the page goes without
+		}
 		if err != nil {
 			continue // previews are a nicety; the list still shows
 		}
 		for _, b := range bufs {
-			ref := refs[b.UID]
+			ref, ok := refs[b.UID]
+			if !ok {
+				continue
+			}
 			data := b.FindBodySection(g.item)
 			mt := "text/plain"
 			if ref.html {

@@ -233,11 +233,11 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 		return nil, err
 	}
 	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References", "From"}, Peek: true}
-	bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
 		UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true,
 		BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
 		BodySection:   []*imap.FetchItemBodySection{refsItem},
-	}).Collect()
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -266,51 +266,49 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	plan := planBody(buf.BodyStructure)
 	m.Attachments = plan.atts
 
-	// One pipelined round: the body part (without PEEK, which sets \Seen)
-	// and the neighbours' UIDs for previous/next.
-	var bodyCmd *imapclient.FetchCommand
-	var bodyItem *imap.FetchItemBodySection
+	// The body part (without PEEK, which sets \Seen), then, as niceties,
+	// the neighbours' UIDs for previous/next and the conversation. One
+	// FETCH at a time (see fetch).
+	var bodyData []byte
 	if plan.body != nil {
-		bodyItem = &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen}
+		bodyItem := &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen}
 		if plan.body.size > po.MaxPartBytes {
 			bodyItem.Partial = &imap.SectionPartial{Offset: 0, Size: po.MaxPartBytes}
 		}
-		bodyCmd = c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodyItem}})
-	} else if !m.Seen {
-		bodyCmd = c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil)
-	}
-	neighbours := c.neighbours(buf.SeqNum)
-
-	var bodyData []byte
-	if bodyCmd != nil {
-		bodyBufs, err := bodyCmd.Collect()
+		bodyBufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodyItem}})
 		if err != nil {
-			neighbours.wait()
 			return nil, err
 		}
 		for _, b := range bodyBufs {
-			if bodyItem != nil && b.UID == uid {
+			if b.UID == uid {
 				bodyData = b.FindBodySection(bodyItem)
 			}
 		}
 		m.Seen = true
+	} else if !m.Seen {
+		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
+			return nil, err
+		}
+		m.Seen = true
 	}
-	older, newer := neighbours.wait()
-	if older != 0 {
-		m.PrevID = msgID(c.uidValidity, older)
-	}
-	if newer != 0 {
-		m.NextID = msgID(c.uidValidity, newer)
-	}
+	c.nicety(func() {
+		older, newer := c.neighbours(buf.SeqNum)
+		if older != 0 {
+			m.PrevID = msgID(c.uidValidity, older)
+		}
+		if newer != 0 {
+			m.NextID = msgID(c.uidValidity, newer)
+		}
+	})
 
 	if plan.body == nil {
-		c.thread(m, uid, buf.SeqNum)
+		c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
 		if len(m.Attachments) == 0 {
 			m.Problems = append(m.Problems, "This message has no text.")
 		}
 		return m, nil
 	}
-	c.thread(m, uid, buf.SeqNum)
+	c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
 	renderBody(m, bodyData, plan.body, plan.cids, opts)
 	if plan.body.size > po.MaxPartBytes {
 		m.Problems = append(m.Problems, fmt.Sprintf("This message is long; only the first %d KB are shown.", po.MaxPartBytes>>10))
@@ -318,15 +316,9 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	return m, nil
 }
 
-// neighbourFetch is the pipelined FETCH of the messages just before and
-// after one, for previous/next links.
-type neighbourFetch struct {
-	cmd *imapclient.FetchCommand
-	seq uint32
-}
-
-func (c *imapConn) neighbours(seq uint32) *neighbourFetch {
-	n := &neighbourFetch{seq: seq}
+// neighbours returns the UIDs of the messages just before (older) and
+// after (newer) sequence number seq, 0 where there is none.
+func (c *imapConn) neighbours(seq uint32) (older, newer imap.UID) {
 	var set imap.SeqSet
 	if seq > 1 {
 		set.AddNum(seq - 1)
@@ -334,27 +326,18 @@ func (c *imapConn) neighbours(seq uint32) *neighbourFetch {
 	if seq < c.numMessages() {
 		set.AddNum(seq + 1)
 	}
-	if len(set) > 0 {
-		n.cmd = c.c.Fetch(set, &imap.FetchOptions{UID: true})
-	}
-	return n
-}
-
-// wait returns the UIDs of the older and newer neighbour, 0 where there
-// is none.
-func (n *neighbourFetch) wait() (older, newer imap.UID) {
-	if n.cmd == nil {
+	if len(set) == 0 {
 		return 0, 0
 	}
-	bufs, err := n.cmd.Collect()
+	bufs, err := c.fetch(set, &imap.FetchOptions{UID: true})
 	if err != nil {
 		return 0, 0
 	}
 	for _, b := range bufs {
 		switch b.SeqNum {
-		case n.seq - 1:
+		case seq - 1:
 			older = b.UID
-		case n.seq + 1:
+		case seq + 1:
 			newer = b.UID
 		}
 	}
@@ -464,7 +447,7 @@ func renderBody(m *Message, data []byte, ref *partRef, cids map[string]string, o
 // the fallback for servers whose BODYSTRUCTURE we cannot use.
 func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.FetchMessageBuffer, opts ViewOptions, po PoolOptions) (*Message, error) {
 	item := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 0, Size: po.MaxMessageBytes}}
-	bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{item}}).Collect()
+	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{item}})
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +485,7 @@ func (s *imapSession) Part(ctx context.Context, folder, id, part string, w PartW
 		if err != nil {
 			return err
 		}
-		bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}}).Collect()
+		bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}})
 		if err != nil {
 			return err
 		}
@@ -527,9 +510,8 @@ func (s *imapSession) Part(ctx context.Context, folder, id, part string, w PartW
 		started = true
 		w.Begin(*att)
 		item := &imap.FetchItemBodySection{Part: path, Peek: true}
-		cmd := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}})
-		defer cmd.Close()
-		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		var copyErr error
+		err = c.fetchStream(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}}, func(msg *imapclient.FetchMessageData) error {
 			for it := msg.Next(); it != nil; it = msg.Next() {
 				sec, ok := it.(imapclient.FetchItemDataBodySection)
 				if !ok || sec.Literal == nil {
@@ -537,11 +519,16 @@ func (s *imapSession) Part(ctx context.Context, folder, id, part string, w PartW
 				}
 				dst := &extendingWriter{w: w, conn: c}
 				if _, err := io.Copy(dst, decodeReader(sec.Literal, att.Encoding)); err != nil {
-					return fmt.Errorf("%w: %v", errNoRetry, err)
+					copyErr = err
+					return err
 				}
 			}
+			return nil
+		})
+		if copyErr != nil {
+			err = copyErr
 		}
-		if err := cmd.Close(); err != nil {
+		if err != nil {
 			return fmt.Errorf("%w: %v", errNoRetry, err)
 		}
 		return nil

@@ -78,6 +78,8 @@ func (s *scriptedIMAP) serve(c net.Conn) {
 			} else {
 				w("* 11 EXISTS", "* OK [UIDVALIDITY 9] v", "* OK [UIDNEXT 12] n", tag+" OK [READ-WRITE] selected")
 			}
+		case strings.HasPrefix(verb, "UID SEARCH") && selected == "INBOX":
+			w("* SEARCH 1 2 3", tag+" OK done")
 		case strings.HasPrefix(verb, "UID COPY") && s.copyNO:
 			w(tag + " NO [OVERQUOTA] over quota")
 		case strings.HasPrefix(verb, "UID COPY"):

@@ -272,7 +272,7 @@ func (c *imapConn) scan(terms []string, limit uint32, need int, budget time.Dura
 	}
 	if hi >= 1 {
 		r.more = true
-		bufs, err := c.c.Fetch(imap.SeqSetNum(uint32(hi+1)), &imap.FetchOptions{UID: true}).Collect()
+		bufs, err := c.fetch(imap.SeqSetNum(uint32(hi+1)), &imap.FetchOptions{UID: true})
 		if err != nil {
 			return r, err
 		}
@@ -463,7 +463,7 @@ func (c *imapConn) searchAll(current string, q SearchQuery, terms []string) (*Me
 		for _, u := range top {
 			set.AddNum(u)
 		}
-		bufs, err := c.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true}).Collect()
+		bufs, err := c.fetch(set, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true})
 		if err != nil {
 			return nil, err
 		}
@@ -609,7 +609,7 @@ func (c *imapConn) thread(m *Message, uid imap.UID, seq uint32) {
 	for _, u := range uids {
 		set.AddNum(u)
 	}
-	bufs, err := c.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true}).Collect()
+	bufs, err := c.fetch(set, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true})
 	if err != nil {
 		return
 	}

@@ -71,7 +71,7 @@ func (s *imapSession) MarkAnswered(ctx context.Context, folder, id string) error
 		if err != nil {
 			return err
 		}
-		return c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagAnswered}}, nil).Close()
+		return c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagAnswered}})
 	})
 }
 
@@ -84,7 +84,7 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 		if err != nil {
 			return err
 		}
-		if err := c.c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
 			return err
 		}
 		if c.caps.Has(imap.CapUIDPlus) || c.caps.Has(imap.CapIMAP4rev2) {
@@ -113,7 +113,7 @@ func (s *imapSession) Raw(ctx context.Context, folder, id string, max int64) ([]
 		if err != nil {
 			return err
 		}
-		bufs, err := c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+		bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, RFC822Size: true})
 		if err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func (s *imapSession) Raw(ctx context.Context, folder, id string, max int64) ([]
 			return fmt.Errorf("%w: message of %d bytes is over %d", ErrUnsupported, bufs[0].RFC822Size, max)
 		}
 		item := &imap.FetchItemBodySection{Peek: true}
-		bufs, err = c.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}}).Collect()
+		bufs, err = c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}})
 		if err != nil {
 			return err
 		}

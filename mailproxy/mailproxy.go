@@ -106,7 +106,7 @@ const (
 type MoveResult struct {
 	From  string // the source folder
 	To    string // the target folder
-	Moved int    // messages moved
+	Moved int    // messages moved; 0 when none of them was still in From
 	// IDs name the moved messages in To (compact: one id may stand for
 	// a set). Empty when the server did not report the new UIDs (no
 	// UIDPLUS): then there is no undo.

@@ -27,6 +27,11 @@ type PoolOptions struct {
 	CommandTimeout time.Duration
 	// DialTimeout bounds connecting and logging in (default 15s).
 	DialTimeout time.Duration
+	// NicetyTimeout is what one request may spend on what a page can
+	// live without: previews, sender fallbacks, the conversation list,
+	// previous/next links (default 1s). Past it the page is shown
+	// without them.
+	NicetyTimeout time.Duration
 	// IdleTimeout closes connections unused for this long (default 4m).
 	IdleTimeout time.Duration
 	// MaxPerUser caps live connections per user name across all of that
@@ -60,6 +65,9 @@ func (o *PoolOptions) withDefaults() PoolOptions {
 	}
 	if v.DialTimeout <= 0 {
 		v.DialTimeout = 15 * time.Second
+	}
+	if v.NicetyTimeout <= 0 {
+		v.NicetyTimeout = time.Second
 	}
 	if v.IdleTimeout <= 0 {
 		v.IdleTimeout = 4 * time.Minute

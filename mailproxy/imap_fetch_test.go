@@ -1,0 +1,55 @@
+package mailproxy
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOneFetchInFlight keeps the rule of imap_fetch.go: outside it no code
+// calls go-imap's Fetch or Store, nor holds a FetchCommand (which is how a
+// second FETCH would be left in flight while another is collected).
+func TestOneFetchInFlight(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") || name == "imap_fetch.go" {
+			continue
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				switch sel.Sel.Name {
+				case "Fetch", "Store", "UIDFetch", "UIDStore":
+					if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "c" {
+						t.Errorf("%s: %s called outside imap_fetch.go", fset.Position(n.Pos()), sel.Sel.Name)
+					}
+				}
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "FetchCommand" {
+					t.Errorf("%s: imapclient.FetchCommand held outside imap_fetch.go", fset.Position(n.Pos()))
+				}
+			}
+			return true
+		})
+	}
+	if checked < 5 {
+		t.Fatalf("checked only %d files", checked)
+	}
+}
