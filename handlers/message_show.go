@@ -28,6 +28,7 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		RemoteImages: images,
 		PartURL:      func(part string) string { return b.PartURL(folder, id, part) + "?inline=1" },
 		Collect:      us.collect,
+		Peek:         web.IsHead(r), // a HEAD (link preview) changes nothing
 	})
 	if errors.Is(err, mailproxy.ErrFolderReset) {
 		web.LogError(r.Context(), r, "stale message id", err)

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +82,50 @@ func undoTwice(t *testing.T, e *testEnv, c *http.Client, mb mailbox) {
 	}
 	if mb.count("INBOX") != inbox || mb.count("Archive") != archive {
 		t.Errorf("after two undos: INBOX %d, Archive %d, want %d and %d", mb.count("INBOX"), mb.count("Archive"), inbox, archive)
+	}
+}
+
+// TestDovecotPOP3PagingOlder is issue 11's fourth report: the POP3 list
+// never offered Older. A POP3 user reaches the oldest message by
+// tapping Older, seeing every message once, and Newer leads back.
+func TestDovecotPOP3PagingOlder(t *testing.T) {
+	dc := dovecottest.Start(t, &dovecottest.Options{POP3: true})
+	const n = 120
+	dc.WriteMessages(t, dovecottest.DefaultUser, "INBOX", dovecottest.GenerateMessages(n, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), nil)
+	e, _ := newPOP3DovecotEnv(t, dc)
+	c := e.client()
+	if r := e.do(c, "POST", "/login", url.Values{"username": {dovecottest.DefaultUser}, "password": {dovecottest.DefaultPassword}}); r.status != http.StatusSeeOther {
+		t.Fatalf("POP3 login = %d", r.status)
+	}
+	seen := map[string]bool{}
+	path := "/f/INBOX"
+	var pages []string
+	for range 10 {
+		r := e.get(c, path)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, r.status)
+		}
+		pages = append(pages, path)
+		for _, l := range messageLinks(r.body) {
+			if seen[l] {
+				t.Errorf("message %s shown twice", l)
+			}
+			seen[l] = true
+		}
+		m := olderLinkRE.FindStringSubmatch(r.body)
+		if m == nil {
+			break
+		}
+		path = html.UnescapeString(m[1])
+	}
+	if len(seen) != n || len(pages) != 3 {
+		t.Fatalf("tapping Older reached %d of %d messages in %d pages", len(seen), n, len(pages))
+	}
+	last := e.get(c, pages[len(pages)-1])
+	if !strings.Contains(last.body, "Message 1 ") && !strings.Contains(last.body, dovecottest.MessageSubject(0)) {
+		t.Errorf("the last page does not show the oldest message %q", dovecottest.MessageSubject(0))
+	}
+	if !strings.Contains(last.body, `rel="prev"`) {
+		t.Errorf("the last POP3 page has no Newer link")
 	}
 }

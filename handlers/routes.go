@@ -58,7 +58,7 @@ func (h *Handler) Routes() http.Handler {
 	// Outside everything: who the client is (trusted proxies), then
 	// metrics, then the base path.
 	outer := chi.NewRouter()
-	outer.Use(web.Proxy(h.cfg.BasePath, h.cfg.TrustedProxies))
+	outer.Use(web.HeadAsGet, web.Proxy(h.cfg.BasePath, h.cfg.TrustedProxies))
 	if h.cfg.Observe != nil {
 		outer.Use(h.cfg.Observe)
 	}

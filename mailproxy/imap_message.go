@@ -271,7 +271,7 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	// FETCH at a time (see fetch).
 	var bodyData []byte
 	if plan.body != nil {
-		bodyItem := &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen}
+		bodyItem := &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen || opts.Peek}
 		if plan.body.size > po.MaxPartBytes {
 			bodyItem.Partial = &imap.SectionPartial{Offset: 0, Size: po.MaxPartBytes}
 		}
@@ -284,8 +284,8 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 				bodyData = b.FindBodySection(bodyItem)
 			}
 		}
-		m.Seen = true
-	} else if !m.Seen {
+		m.Seen = m.Seen || !opts.Peek
+	} else if !m.Seen && !opts.Peek {
 		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
 			return nil, err
 		}
@@ -446,7 +446,7 @@ func renderBody(m *Message, data []byte, ref *partRef, cids map[string]string, o
 // rawMessage fetches the whole message (bounded) and parses it locally:
 // the fallback for servers whose BODYSTRUCTURE we cannot use.
 func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.FetchMessageBuffer, opts ViewOptions, po PoolOptions) (*Message, error) {
-	item := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 0, Size: po.MaxMessageBytes}}
+	item := &imap.FetchItemBodySection{Peek: opts.Peek, Partial: &imap.SectionPartial{Offset: 0, Size: po.MaxMessageBytes}}
 	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{item}})
 	if err != nil {
 		return nil, err
@@ -466,7 +466,7 @@ func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.
 		m.Date = buf.InternalDate
 	}
 	applyFlags(m, buf.Flags)
-	m.Seen = true
+	m.Seen = m.Seen || !opts.Peek
 	return m, nil
 }
 

@@ -234,6 +234,10 @@ type ViewOptions struct {
 	// QUIT) the next time the session lists the folder, so attachments
 	// can still be downloaded meanwhile. IMAP ignores it.
 	Collect bool
+	// Peek shows the message without changing anything: \Seen stays as
+	// it is and a POP3 message is not marked for collecting (a HEAD
+	// request, a link preview).
+	Peek bool
 }
 
 // Message is a message ready to show.

@@ -504,6 +504,10 @@ func (s *pop3Session) Message(ctx context.Context, folder, id string, opts ViewO
 		if m.NextID, err = e.idAt(c, p+1); err != nil {
 			return err
 		}
+		if opts.Peek {
+			m.Seen = e.read[id]
+			return nil
+		}
 		e.markRead(id)
 		m.Seen = true
 		if opts.Collect {

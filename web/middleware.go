@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -117,4 +118,27 @@ func CrossOrigin(next http.Handler) http.Handler {
 		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
 	}))
 	return cop.Handler(next)
+}
+
+// HeadAsGet answers HEAD wherever GET is served (RFC 9110 §9.3.2: load
+// balancers, uptime checkers and link previews use it): the request is
+// routed and handled as a GET, and net/http, which still knows the
+// request was a HEAD, sends the headers and drops the body. Handlers that
+// must not act on a HEAD (marking a message read) can tell by IsHead.
+func HeadAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.WithContext(context.WithValue(r.Context(), headKey{}, true))
+			r.Method = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type headKey struct{}
+
+// IsHead tells whether r came in as a HEAD turned into a GET by HeadAsGet.
+func IsHead(r *http.Request) bool {
+	v, _ := r.Context().Value(headKey{}).(bool)
+	return v
 }
