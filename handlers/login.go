@@ -65,6 +65,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
 			h.loginFailed(r, user)
 			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+		case errors.Is(err, mailproxy.ErrLoginStalled):
+			// The server greeted but sat on the password far longer
+			// than any penalty delay: most likely a wrong password
+			// refused slowly, so it counts as a failed attempt.
+			web.LogError(r.Context(), r, "login", err)
+			h.loginFailed(r, user)
+			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mail server did not answer the sign-in in time. Please check your password and try again in a minute.")
 		case errors.Is(err, mailproxy.ErrBusy):
 			// A POP3 maildrop locked by another mail program: the
 			// password may well be right, so never say it is wrong.

@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/static"
 	"github.com/thumbmail/thumbmail/web"
 )
@@ -58,7 +60,7 @@ func (h *Handler) Routes() http.Handler {
 	// Outside everything: who the client is (trusted proxies), then
 	// metrics, then the base path.
 	outer := chi.NewRouter()
-	outer.Use(web.HeadAsGet, web.Proxy(h.cfg.BasePath, h.cfg.TrustedProxies))
+	outer.Use(web.HeadAsGet, web.Proxy(h.cfg.BasePath, h.cfg.TrustedProxies), withClient)
 	if h.cfg.Observe != nil {
 		outer.Use(h.cfg.Observe)
 	}
@@ -68,6 +70,22 @@ func (h *Handler) Routes() http.Handler {
 		outer.Mount(h.cfg.BasePath, r)
 	}
 	return outer
+}
+
+// withClient puts the browser's address (as web.Proxy found it) in the
+// request's context, for backends that tell it to the mail server.
+func withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip, err := netip.ParseAddr(web.ClientIP(r)); err == nil {
+			ip = ip.Unmap().WithZone("")
+			var port uint16
+			if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && peer.Addr().Unmap().WithZone("") == ip {
+				port = peer.Port() // no proxy in between: the port is the browser's
+			}
+			r = r.WithContext(mailproxy.WithClient(r.Context(), netip.AddrPortFrom(ip, port)))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // healthz answers while the process is alive; it never calls upstream.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,7 +246,7 @@ func (e *imapEntry) connect(ctx context.Context, creds Credentials) (conn *imapC
 	}
 
 	p := e.pool
-	dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
+	dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout+p.opts.LoginTimeout)
 	defer cancel()
 	if err := p.acquireSlot(dctx, e.user, e); err != nil {
 		return nil, false, err
@@ -289,7 +290,9 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Rea
 	return nil, fmt.Errorf("charset %q left for DecodeHeaderText", charset)
 }}
 
-// dial connects, checks the transport security and logs in.
+// dial connects, checks the transport security and logs in: connecting,
+// TLS and the greeting within DialTimeout, then the login's answer within
+// LoginTimeout (a slow refusal is a refusal, not an unreachable server).
 func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	up := p.opts.IMAP
 	dialer := &net.Dialer{}
@@ -325,6 +328,10 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 	if opts.TLSConfig != nil && opts.TLSConfig.ServerName == "" {
 		opts.TLSConfig.ServerName = up.Host
 	}
+	var client *netip.AddrPort
+	if a, ok := ClientFrom(ctx); ok && p.opts.ForwardClient {
+		client = &a
+	}
 
 	type result struct {
 		c    *imapclient.Client
@@ -332,21 +339,23 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		err  error
 	}
 	ch := make(chan result, 1)
+	greeted := make(chan struct{})
 	go func() {
 		var c *imapclient.Client
 		var err error
-		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes)
+		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes, client)
 		if err == nil {
 			err = c.WaitGreeting()
 		}
 		if err == nil {
+			close(greeted)
 			err = login(c, creds)
 		}
 		var caps imap.CapSet
 		if err == nil {
-			// May ask CAPABILITY, still under the dial deadline. go-imap
-			// answers nil when that fails or times out; every server
-			// has at least IMAP4rev1, so nil means no answer.
+			// May ask CAPABILITY, still under the login deadline.
+			// go-imap answers nil when that fails or times out; every
+			// server has at least IMAP4rev1, so nil means no answer.
 			if caps = c.Caps(); len(caps) == 0 {
 				err = errors.New("no CAPABILITY answer")
 			}
@@ -357,15 +366,35 @@ func (p *Pool) dial(ctx context.Context, creds Credentials) (*imapConn, error) {
 		}
 		ch <- result{c, caps, err}
 	}()
-	var r result
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
+	abandon := func() {
 		go func() {
 			if r := <-ch; r.c != nil {
 				r.c.Close()
 			}
 		}()
+	}
+	dialTimer := time.NewTimer(p.opts.DialTimeout)
+	defer dialTimer.Stop()
+	var r result
+	select {
+	case r = <-ch:
+	case <-greeted:
+		loginTimer := time.NewTimer(p.opts.LoginTimeout)
+		defer loginTimer.Stop()
+		select {
+		case r = <-ch:
+		case <-loginTimer.C:
+			abandon()
+			return nil, fmt.Errorf("%w: %w: %s after %v", ErrUnavailable, ErrLoginStalled, up.Addr(), p.opts.LoginTimeout)
+		case <-ctx.Done():
+			abandon()
+			return nil, fmt.Errorf("%w: %w: %s: %v", ErrUnavailable, ErrLoginStalled, up.Addr(), ctx.Err())
+		}
+	case <-dialTimer.C:
+		abandon()
+		return nil, fmt.Errorf("%w: connecting to %s: no greeting within %v", ErrUnavailable, up.Addr(), p.opts.DialTimeout)
+	case <-ctx.Done():
+		abandon()
 		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), ctx.Err())
 	}
 	if r.err != nil {

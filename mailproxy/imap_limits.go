@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -158,7 +160,7 @@ func (c *nestingConn) scan(p []byte) bool {
 
 // dialIMAP connects to up with the limits in place and returns the client
 // (greeting not yet awaited) and the connection's budget.
-func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapclient.Options, maxRead int64) (*imapclient.Client, *budgetConn, error) {
+func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapclient.Options, maxRead int64, client *netip.AddrPort) (*imapclient.Client, *budgetConn, error) {
 	raw, err := dialer.DialContext(ctx, "tcp", up.Addr())
 	if err != nil {
 		return nil, nil, err
@@ -194,6 +196,19 @@ func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapcl
 		// go-imap expects a greeting; the server sends none after
 		// STARTTLS. Its capabilities are not carried over (RFC 3501
 		// §6.2.1: they must be asked again).
+		prefix = strings.NewReader(greeting)
+	}
+	if client != nil {
+		kept := ""
+		if prefix != nil {
+			b, _ := io.ReadAll(prefix)
+			kept = string(b)
+		}
+		greeting, err := sendID(plain, kept, *client)
+		if err != nil {
+			raw.Close()
+			return nil, nil, err
+		}
 		prefix = strings.NewReader(greeting)
 	}
 	c := imapclient.New(&nestingConn{Conn: plain, prefix: prefix}, opts)
@@ -249,4 +264,48 @@ func readShortLine(r *bufio.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(string(line), "\r\n"), nil
+}
+
+// sendID tells the server who the client is before anything else (RFC
+// 2971 ID with Dovecot's x-originating-ip and x-originating-port): it
+// reads the greeting itself (or takes the one a STARTTLS exchange kept),
+// sends ID, reads the answer, whatever it is (a server that does not
+// believe us, or has no ID, just refuses), and returns the greeting for
+// go-imap, which expects to read one. PREAUTH connections are left alone.
+func sendID(conn net.Conn, greeting string, client netip.AddrPort) (string, error) {
+	r := bufio.NewReaderSize(conn, 4096)
+	if greeting == "" {
+		line, err := readShortLine(r)
+		if err != nil {
+			return "", fmt.Errorf("reading the greeting: %w", err)
+		}
+		greeting = line + "\r\n"
+	}
+	if !strings.HasPrefix(greeting, "* OK") {
+		return greeting, nil // PREAUTH or BYE: go-imap deals with it
+	}
+	cmd := `I1 ID ("x-originating-ip" "` + client.Addr().Unmap().String() + `"`
+	if client.Port() != 0 {
+		cmd += ` "x-originating-port" "` + strconv.Itoa(int(client.Port())) + `"`
+	}
+	cmd += ")\r\n"
+	if _, err := io.WriteString(conn, cmd); err != nil {
+		return "", err
+	}
+	for {
+		line, err := readShortLine(r)
+		if err != nil {
+			return "", fmt.Errorf("ID: %w", err)
+		}
+		if strings.HasPrefix(line, "I1 ") {
+			break // OK, NO or BAD: the session goes on either way
+		}
+		if !strings.HasPrefix(line, "* ") {
+			return "", fmt.Errorf("ID: unexpected %.100q", line)
+		}
+	}
+	if r.Buffered() > 0 {
+		return "", errors.New("server sent data after the ID answer")
+	}
+	return greeting, nil
 }

@@ -35,6 +35,12 @@ var (
 	// ErrTooManyConnections means the per-user connection cap is reached
 	// and no connection became free in time.
 	ErrTooManyConnections = errors.New("mailproxy: too many connections for this user")
+	// ErrLoginStalled comes with ErrUnavailable: the server greeted but
+	// did not answer the login within the login timeout. Servers delay
+	// failed logins more each time (Dovecot up to 15 s and more), so this
+	// is most often a wrong password refused slowly: sign-in limiters
+	// count it as a failed attempt.
+	ErrLoginStalled = errors.New("mailproxy: the mail server did not answer the login in time")
 )
 
 // Caps tells templates which controls the session's protocol supports.

@@ -25,8 +25,19 @@ type PoolOptions struct {
 	// CommandTimeout bounds every upstream command (default 30s). When it
 	// passes, the connection is closed: go-imap has no other way to cancel.
 	CommandTimeout time.Duration
-	// DialTimeout bounds connecting and logging in (default 15s).
+	// DialTimeout bounds connecting, TLS and the server's greeting
+	// (default 15s).
 	DialTimeout time.Duration
+	// LoginTimeout bounds the answer to LOGIN once the server has greeted
+	// (default 40s): servers delay failed logins on purpose (Dovecot
+	// 2 s, then up to 15 s more per client address), and a slow "wrong
+	// password" must not look like an unreachable server.
+	LoginTimeout time.Duration
+	// ForwardClient tells the server the browser's address (see
+	// WithClient) with IMAP ID x-originating-ip/-port before logging in.
+	// Only servers that trust this gateway believe it (Dovecot:
+	// login_trusted_networks).
+	ForwardClient bool
 	// NicetyTimeout is what one request may spend on what a page can
 	// live without: previews, sender fallbacks, the conversation list,
 	// previous/next links (default 1s). Past it the page is shown
@@ -65,6 +76,9 @@ func (o *PoolOptions) withDefaults() PoolOptions {
 	}
 	if v.DialTimeout <= 0 {
 		v.DialTimeout = 15 * time.Second
+	}
+	if v.LoginTimeout <= 0 {
+		v.LoginTimeout = 40 * time.Second
 	}
 	if v.NicetyTimeout <= 0 {
 		v.NicetyTimeout = time.Second

@@ -113,17 +113,50 @@ func stallingServer(t *testing.T, answerLogin bool) string {
 
 func TestPoolDialDeadline(t *testing.T) {
 	up, _ := ParseUpstream("imap+insecure://"+stallingServer(t, false), "imap")
-	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 500 * time.Millisecond})
+	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 300 * time.Millisecond, LoginTimeout: 500 * time.Millisecond})
 	defer p.Close()
-	// LOGIN is never answered: the dial deadline ends it. (A CAPABILITY
-	// left unanswered after LOGIN cannot be tested reliably: go-imap may
-	// answer Caps() from the greeting's list, depending on timing.)
+	// LOGIN is never answered: the login deadline ends it, and says the
+	// server greeted but stalled the login (a slow refusal, as far as a
+	// sign-in limiter can tell). (A CAPABILITY left unanswered after
+	// LOGIN cannot be tested reliably: go-imap may answer Caps() from the
+	// greeting's list, depending on timing.)
 	start := time.Now()
-	if err := p.Login(context.Background(), "s", demoCreds); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Login() = %v, want ErrUnavailable", err)
+	if err := p.Login(context.Background(), "s", demoCreds); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrLoginStalled) {
+		t.Errorf("Login() = %v, want ErrUnavailable and ErrLoginStalled", err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 5*time.Second {
+		t.Errorf("Login on a silent server took %v; the login deadline is 500ms", d)
+	}
+}
+
+// A server that accepts the connection but never greets is unreachable
+// after DialTimeout, not after the (longer) login deadline, and that is
+// not a stalled login.
+func TestPoolNoGreeting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	up, _ := ParseUpstream("imap+insecure://"+ln.Addr().String(), "imap")
+	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 300 * time.Millisecond, LoginTimeout: time.Minute})
+	defer p.Close()
+	start := time.Now()
+	err = p.Login(context.Background(), "s", demoCreds)
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrLoginStalled) {
+		t.Errorf("Login() = %v, want ErrUnavailable without ErrLoginStalled", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Login on a silent server took %v; the dial deadline is 500ms", d)
+		t.Errorf("Login on a server that never greets took %v; the dial deadline is 300ms", d)
 	}
 }
 

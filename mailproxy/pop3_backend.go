@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,10 +49,17 @@ type POP3Options struct {
 	// CommandTimeout bounds every upstream command, and every wait for
 	// more data while a message streams (default 30s).
 	CommandTimeout time.Duration
-	// DialTimeout bounds connecting and logging in (default 15s). A
-	// server that makes a second session wait for the maildrop lock
-	// (Dovecot waits up to 10 s) answers within it.
+	// DialTimeout bounds connecting, TLS and the greeting (default 15s).
 	DialTimeout time.Duration
+	// LoginTimeout bounds the login once the server has greeted
+	// (default 40s): servers delay failed logins on purpose (Dovecot 2 s,
+	// then up to 15 s more per client address) and make a second session
+	// wait for the maildrop lock (Dovecot up to 10 s).
+	LoginTimeout time.Duration
+	// ForwardClient tells the server the browser's address (see
+	// WithClient) with XCLIENT before logging in, where CAPA offers it
+	// (Dovecot offers it to login_trusted_networks only).
+	ForwardClient bool
 	// Grace is how long a connection may stay open between requests
 	// (default 2s): POP3 maildrops are often locked per session, so we
 	// never hold one long.
@@ -82,6 +90,9 @@ func (o *POP3Options) withDefaults() POP3Options {
 	}
 	if v.DialTimeout <= 0 {
 		v.DialTimeout = 15 * time.Second
+	}
+	if v.LoginTimeout <= 0 {
+		v.LoginTimeout = 40 * time.Second
 	}
 	if v.Grace <= 0 {
 		v.Grace = 2 * time.Second
@@ -562,29 +573,59 @@ func (b *POP3Backend) dial(ctx context.Context, creds Credentials) (*pop3.Client
 	}
 	c := r.c
 	stop := context.AfterFunc(dctx, func() { c.Close() })
-	defer stop()
 	if up.Security == SecurityStartTLS {
 		// RFC 2595 §4. A server that refuses STLS is refused in turn:
 		// the password must not travel in plain text.
 		if err := c.StartTLS(nil); err != nil {
+			stop()
 			c.Close()
 			return nil, fmt.Errorf("%w: STLS with %s: %v", ErrUnavailable, up.Addr(), err)
 		}
+	}
+	if !stop() {
+		c.Close()
+		return nil, fmt.Errorf("%w: connecting to %s: %v", ErrUnavailable, up.Addr(), dctx.Err())
+	}
+	// Greeted (and under TLS): now the login, under its own deadline.
+	lctx, lcancel := context.WithTimeout(ctx, b.opts.LoginTimeout)
+	defer lcancel()
+	stop = context.AfterFunc(lctx, func() { c.Close() })
+	defer stop()
+	if a, ok := ClientFrom(ctx); ok && b.opts.ForwardClient {
+		// Dovecot offers XCLIENT only to clients it trusts; a refusal
+		// changes nothing (the server logs the gateway's address).
+		if !c.OffersXClient() {
+			c.Capabilities() // others may list it in CAPA
+		}
+		if c.OffersXClient() {
+			if err := c.XClient(a); err != nil {
+				b.opts.Logger.Debug("pop3 XCLIENT refused", "err", err)
+			}
+		}
+	}
+	stalled := func(err error) error {
+		return fmt.Errorf("%w: %w: %s: %v (%v)", ErrUnavailable, ErrLoginStalled, up.Addr(), lctx.Err(), err)
 	}
 	// Login uses AUTH PLAIN when CAPA lists it (RFC 5034), else USER and
 	// PASS (RFC 1939 §7).
 	if err := c.Login(creds.Username, creds.Password); err != nil {
 		c.Close()
-		if dctx.Err() != nil {
-			return nil, fmt.Errorf("%w: logging in to %s: %v (%v)", ErrUnavailable, up.Addr(), dctx.Err(), err)
+		if lctx.Err() != nil || isNetTimeout(err) {
+			return nil, stalled(err)
 		}
 		return nil, classifyPOP3(err)
 	}
-	if dctx.Err() != nil {
+	if lctx.Err() != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: logging in to %s: %v", ErrUnavailable, up.Addr(), dctx.Err())
+		return nil, stalled(nil)
 	}
 	return c, nil
+}
+
+// isNetTimeout tells a read or write deadline that passed.
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // errPOP3NoRetry marks failures after which an operation must not run

@@ -897,12 +897,14 @@ func TestPOP3Timeouts(t *testing.T) {
 			t.Errorf("Login against a slow server = %v after %v, want ErrUnavailable", err, time.Since(t0))
 		}
 	})
-	t.Run("dial timeout", func(t *testing.T) {
-		b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 150 * time.Millisecond})
+	t.Run("login timeout", func(t *testing.T) {
+		// Greeted in time, but the login's answers are slow: the login
+		// deadline ends it, as a stalled login.
+		b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 5 * time.Second, LoginTimeout: 150 * time.Millisecond})
 		t0 := time.Now()
 		err := b.Login(context.Background(), "s", pop3Creds)
-		if !errors.Is(err, ErrUnavailable) || time.Since(t0) > 2*time.Second {
-			t.Errorf("Login = %v after %v, want ErrUnavailable", err, time.Since(t0))
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrLoginStalled) || time.Since(t0) > 2*time.Second {
+			t.Errorf("Login = %v after %v, want ErrUnavailable and ErrLoginStalled", err, time.Since(t0))
 		}
 	})
 	t.Run("context", func(t *testing.T) {

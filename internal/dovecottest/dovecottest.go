@@ -117,6 +117,14 @@ type Options struct {
 	// reach the anvil-auth-penalty socket), so that wrong-password tests
 	// are fast: every failed login is answered after about 0.5 s.
 	AuthPenalty bool
+	// RealFailureDelay keeps Dovecot's default auth_failure_delay (2 s
+	// before a failed login is answered) instead of the fast 0.
+	RealFailureDelay bool
+	// TrustLoopback sets login_trusted_networks = 127.0.0.0/8: Dovecot
+	// then believes a client's IMAP ID x-originating-ip/-port and POP3
+	// XCLIENT (what a gateway says about the person behind it) for its
+	// logs and its per-IP auth penalty.
+	TrustLoopback bool
 	// Submission also starts Dovecot's submission service (RFC 6409,
 	// SubmissionAddr, SubmissionURL: AUTH PLAIN/LOGIN against the same
 	// users, no TLS). It does not deliver itself: it relays every message
@@ -485,7 +493,12 @@ func (s *Server) config(o *Options, imapPort, pop3Port int) string {
 	p("ssl = no")
 	p("disable_plaintext_auth = no")
 	p("auth_mechanisms = plain login")
-	p("auth_failure_delay = 0")
+	if !o.RealFailureDelay {
+		p("auth_failure_delay = 0")
+	}
+	if o.TrustLoopback {
+		p("login_trusted_networks = 127.0.0.0/8")
+	}
 	p("first_valid_uid = 1")
 	p("mail_location = maildir:~/Maildir")
 	p("mail_fsync = never")

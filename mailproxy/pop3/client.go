@@ -87,6 +87,7 @@ type Client struct {
 	noInitialResp bool
 	isTLS         bool
 	timestamp     string // APOP timestamp from the greeting, "" if none
+	xclient       bool   // the greeting carried Dovecot's [XCLIENT] code
 	caps          *Caps  // cached CAPA reply, nil when unknown
 	body          *bodyReader
 	err           error // sticky: set once the connection is unusable
@@ -226,6 +227,7 @@ func newClient(raw, conn net.Conn, isTLS bool, host string, opts *Options) (*Cli
 		return nil, err
 	}
 	c.timestamp = apopTimestamp(text)
+	c.xclient = strings.HasPrefix(strings.ToUpper(text), "[XCLIENT]")
 	return c, nil
 }
 
