@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -60,6 +61,10 @@ type SubmitOptions struct {
 	Timeout time.Duration
 	// LocalName is the name sent in EHLO; default "localhost".
 	LocalName string
+	// ForwardClient tells the server the browser's address (see
+	// WithClient) with XCLIENT where its EHLO offers it (Postfix:
+	// smtpd_authorized_xclient_hosts).
+	ForwardClient bool
 	// Logger receives the upstream's error replies; nil uses slog.Default.
 	Logger *slog.Logger
 }
@@ -174,6 +179,17 @@ func (s *Submitter) dial(ctx context.Context) (*smtp.Client, error) {
 	stop := context.AfterFunc(hctx, func() { conn.Close() })
 	defer stop()
 	tcfg := s.tlsConfig()
+	if s.o.SMTP.Security == SecurityTLS {
+		conn = tls.Client(conn, tcfg)
+	}
+	if a, ok := ClientFrom(ctx); ok && s.o.ForwardClient {
+		greeting, err := smtpXClient(conn, s.o.LocalName, a)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%w: XCLIENT exchange with %s: %v", ErrUnavailable, s.o.SMTP.Addr(), err)
+		}
+		conn = &prefixConn{Conn: conn, prefix: strings.NewReader(greeting)}
+	}
 	var c *smtp.Client
 	switch s.o.SMTP.Security {
 	case SecurityStartTLS:
@@ -182,10 +198,7 @@ func (s *Submitter) dial(ctx context.Context) (*smtp.Client, error) {
 			conn.Close()
 			return nil, s.classify("greeting/EHLO/STARTTLS", err, ErrUnavailable)
 		}
-	case SecurityTLS:
-		conn = tls.Client(conn, tcfg)
-		fallthrough
-	default:
+	default: // implicit TLS is set up above
 		c = smtp.NewClient(conn)
 	}
 	// go-smtp sets a connection deadline of CommandTimeout around every

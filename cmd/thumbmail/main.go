@@ -61,6 +61,7 @@ type config struct {
 
 	smtp          string
 	smtpSavesSent bool
+	forwardClient bool
 	maxUpload     int
 	cannedReplies string
 	signature     string
@@ -106,6 +107,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, how long in-flight requests get to finish before their connections are closed")
 	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (lets a load balancer notice)")
 	fs.StringVar(&c.smtp, "smtp", "", "the SMTP submission server replies are sent through, as a `URL`: smtps://host[:465] (TLS), smtp://host[:587] (STARTTLS required) or smtp+insecure://host[:587] (plain text, loopback tests only); users sign in to it with their mail login. Without it nothing can be sent")
+	fs.BoolVar(&c.forwardClient, "forward-client-ip", false, "tell the mail servers the browser's address (IMAP ID x-originating-ip, POP3 and SMTP XCLIENT) so their failed-login penalties and logs are per person; they believe it only from trusted hosts (Dovecot login_trusted_networks, Postfix smtpd_authorized_xclient_hosts)")
 	fs.BoolVar(&c.smtpSavesSent, "smtp-saves-sent", false, "the submission server files a copy of sent mail in Sent itself, so thumbmail does not APPEND one")
 	fs.IntVar(&c.maxUpload, "max-upload", 25, "attachments of one message may total at most this many `MB`")
 	fs.StringVar(&c.cannedReplies, "canned-replies", "Thanks, got it|Will reply later|Call me", "one-tap quick replies under every message, separated by |; empty for none")
@@ -376,12 +378,12 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 	case c.pop3 != "":
 		var up mailproxy.Upstream
 		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
-			a.backend, a.upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
+			a.backend, a.upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
 		}
 	case c.imap != "":
 		var up mailproxy.Upstream
 		if up, err = mailproxy.ParseUpstream(c.imap, "imap"); err == nil {
-			a.backend, a.upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
+			a.backend, a.upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
 		}
 	default:
 		err = errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
@@ -397,7 +399,7 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, err
 		}
-		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, Logger: log})
+		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log})
 		if c.mailDomain == "" {
 			c.mailDomain = up.Host
 		}
