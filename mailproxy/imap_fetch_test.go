@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,21 @@ func TestOneFetchInFlight(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Fatalf("checked only %d files", checked)
+	}
+}
+
+// A broken base64 attachment streams what decodes and ends cleanly.
+func TestDecodeReaderBrokenBase64(t *testing.T) {
+	for in, want := range map[string]string{
+		"SGVsbG8=":                    "Hello",
+		"SGVs\r\nbG8=":                "Hello",
+		"SGVsbG8g###garbage###":       "Hello ", // "SGVsbG8gZ2FyYmFnZQ" is cut
+		"SGVsbG8=ZW5k":                "Hello",
+		"SGVsbG8gd29y!!!bGQ=\x7f\x01": "Hello world",
+	} {
+		got, err := io.ReadAll(decodeReader(strings.NewReader(in), "base64"))
+		if err != nil || !strings.HasPrefix(string(got), want) {
+			t.Errorf("decode %q = %q, %v; want %q first and no error", in, got, err, want)
+		}
 	}
 }

@@ -552,20 +552,44 @@ func (e *extendingWriter) Write(p []byte) (int, error) {
 func decodeReader(r io.Reader, encoding string) io.Reader {
 	switch strings.ToLower(encoding) {
 	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+		clean := &base64Cleaner{r: r}
+		return &stopAtCorrupt{r: base64.NewDecoder(base64.StdEncoding, clean), src: clean}
 	case "quoted-printable":
 		return quotedprintable.NewReader(r)
 	}
 	return r
 }
 
+// stopAtCorrupt ends a base64 stream cleanly where the data turns to
+// garbage that even base64Cleaner cannot save (padding in the middle, a
+// cut last quantum): the download gets what decodes, not a connection
+// torn down half way.
+// A cut last quantum (io.ErrUnexpectedEOF) counts only when the source
+// really ended: a connection lost mid-download stays an error.
+type stopAtCorrupt struct {
+	r   io.Reader
+	src *base64Cleaner
+}
+
+func (s *stopAtCorrupt) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if _, ok := err.(base64.CorruptInputError); ok || (err == io.ErrUnexpectedEOF && s.src.eof) {
+		return n, io.EOF
+	}
+	return n, err
+}
+
 // base64Cleaner drops everything that is not base64 alphabet (line breaks,
 // stray spaces), so that decoding goes on where strict decoders stop.
-type base64Cleaner struct{ r io.Reader }
+type base64Cleaner struct {
+	r   io.Reader
+	eof bool // the source ended normally
+}
 
 func (b *base64Cleaner) Read(p []byte) (int, error) {
 	for {
 		n, err := b.r.Read(p)
+		b.eof = b.eof || err == io.EOF
 		j := 0
 		for _, c := range p[:n] {
 			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
