@@ -129,3 +129,43 @@ func TestDovecotPOP3PagingOlder(t *testing.T) {
 		t.Errorf("the last POP3 page has no Newer link")
 	}
 }
+
+// TestDovecotBrokenStructureShowsText: for mail whose declared boundary
+// never appears, that has no boundary, or whose Content-Type is garbage,
+// Dovecot's BODYSTRUCTURE shows no text (an empty part, or a part of no
+// type); the message page still shows the text, as POP3 does, by parsing
+// the message itself.
+func TestDovecotBrokenStructureShowsText(t *testing.T) {
+	want := map[string]string{
+		"broken-boundary":        "The declared boundary never appears.",
+		"missing-boundary-param": "Multipart without a boundary parameter.",
+		"content-type-garbage":   "Content-Type is garbage.",
+	}
+	var msgs [][]byte
+	for _, m := range dovecottest.RealWorld(5) {
+		if _, ok := want[m.Name]; ok {
+			msgs = append(msgs, m.Raw)
+		}
+	}
+	dc := dovecottest.Start(t, nil)
+	dc.WriteMessages(t, dovecottest.DefaultUser, "INBOX", msgs, nil)
+	e := newDovecotEnv(t, dc)
+	c := e.signIn(t)
+	links := messageLinks(e.get(c, "/f/INBOX").body)
+	if len(links) != len(want) {
+		t.Fatalf("%d messages listed, want %d", len(links), len(want))
+	}
+	var bodies strings.Builder
+	for _, l := range links {
+		r := e.get(c, l)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d", l, r.status)
+		}
+		bodies.WriteString(r.body)
+	}
+	for name, text := range want {
+		if !strings.Contains(bodies.String(), text) {
+			t.Errorf("%s: the message page does not show %q", name, text)
+		}
+	}
+}

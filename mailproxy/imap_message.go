@@ -34,6 +34,34 @@ type partRef struct {
 	size                                  int64
 }
 
+// structureUnusable tells a BODYSTRUCTURE that hides the text our own
+// parser would find: a part of no type at all (Content-Type garbage,
+// which RFC 2045 §5.2 makes text/plain), or a multipart whose parts are
+// all empty (Dovecot's answer when the declared boundary never appears
+// in the body, or no boundary is given). Such mail is fetched whole
+// (bounded) and parsed here, which shows what can be shown.
+func structureUnusable(bs imap.BodyStructure) bool {
+	unusable := false
+	switch b := bs.(type) {
+	case *imap.BodyStructureMultiPart:
+		empty := true
+		bs.Walk(func(path []int, part imap.BodyStructure) bool {
+			if sp, ok := part.(*imap.BodyStructureSinglePart); ok && sp.Size > 0 {
+				empty = false
+			}
+			return empty
+		})
+		unusable = empty && len(b.Children) > 0
+	}
+	bs.Walk(func(path []int, part imap.BodyStructure) bool {
+		if sp, ok := part.(*imap.BodyStructureSinglePart); ok && (sp.Type == "" || sp.Subtype == "") {
+			unusable = true
+		}
+		return !unusable
+	})
+	return unusable
+}
+
 // planBody picks the part to show (text/plain preferred, else text/html;
 // in multipart/alternative the other alternatives are skipped) and lists
 // the rest as attachments.
@@ -250,7 +278,7 @@ func (c *imapConn) message(folder, id string, opts ViewOptions, po PoolOptions) 
 	if buf == nil {
 		return nil, fmt.Errorf("%w: message %s in %q", ErrNotFound, id, folder)
 	}
-	if buf.BodyStructure == nil || buf.Envelope == nil {
+	if buf.BodyStructure == nil || buf.Envelope == nil || structureUnusable(buf.BodyStructure) {
 		return c.rawMessage(folder, id, uid, buf, opts, po)
 	}
 
