@@ -70,3 +70,22 @@ func TestDecodeReaderBrokenBase64(t *testing.T) {
 		}
 	}
 }
+
+// RFC 2231 parameters in any charset, split or not, as go-imap hands them
+// over (mime.ParseMediaType lost a Latin-1 name).
+func TestParamValueCharsets(t *testing.T) {
+	for _, tc := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{"filename*": "iso-8859-1''Gr%FC%DFe.txt"}, "Grüße.txt"},
+		{map[string]string{"filename*": "utf-8''%E2%82%AC.pdf"}, "€.pdf"},
+		{map[string]string{"filename*0*": "utf-8''long%20", "filename*1": "name.txt"}, "long name.txt"},
+		{map[string]string{"filename": `plain "quoted".txt`}, `plain "quoted".txt`},
+		{map[string]string{"filename": "=?utf-8?q?caf=C3=A9.txt?="}, "café.txt"},
+	} {
+		if got := paramValue(tc.params, "filename"); got != tc.want {
+			t.Errorf("paramValue(%v) = %q, want %q", tc.params, got, tc.want)
+		}
+	}
+}

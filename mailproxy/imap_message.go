@@ -157,7 +157,9 @@ func partFilename(b *imap.BodyStructureSinglePart) string {
 }
 
 // paramValue reads key from MIME parameters that may be split or encoded
-// per RFC 2231, by letting mime.ParseMediaType reassemble them.
+// per RFC 2231 in any charset (mime.ParseMediaType knows only UTF-8 and
+// ASCII there: a Latin-1 name was lost), by letting parseMediaHeader
+// reassemble them.
 func paramValue(params map[string]string, key string) string {
 	if v, ok := params[key]; ok && !strings.Contains(v, "''") {
 		return DecodeHeaderText(v)
@@ -179,11 +181,11 @@ func paramValue(params map[string]string, key string) string {
 		if strings.HasSuffix(k, "*") {
 			fmt.Fprintf(&b, "; %s=%s", k, v)
 		} else {
-			fmt.Fprintf(&b, "; %s=%q", k, v)
+			fmt.Fprintf(&b, "; %s=\"%s\"", k, strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
 		}
 	}
-	if _, ps, err := mime.ParseMediaType(b.String()); err == nil && ps[key] != "" {
-		return ps[key]
+	if v := parseMediaHeader(b.String()).params[key]; v != "" {
+		return v
 	}
 	return DecodeHeaderText(params[key])
 }
