@@ -246,11 +246,15 @@ func (e *imapEntry) connect(ctx context.Context, creds Credentials) (conn *imapC
 	}
 
 	p := e.pool
-	dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout+p.opts.LoginTimeout)
+	actx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
 	defer cancel()
-	if err := p.acquireSlot(dctx, e.user, e); err != nil {
+	if err := p.acquireSlot(actx, e.user, e); err != nil {
 		return nil, false, err
 	}
+	// dial stages its own deadlines (greeting, then login); this bounds
+	// the whole.
+	dctx, dcancel := context.WithTimeout(ctx, p.opts.DialTimeout+p.opts.LoginTimeout)
+	defer dcancel()
 	conn, err = p.dial(dctx, creds)
 	if err != nil {
 		p.releaseSlot(e.user)

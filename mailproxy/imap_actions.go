@@ -135,9 +135,6 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 	if err != nil {
 		return nil, err
 	}
-	// Our own expunges change the selected folder's size: count it
-	// afresh next time rather than trust the count kept from EXPUNGE
-	// responses (imapmemserver reports a MOVE's expunges twice).
 	// Only what is still there: another client (or an earlier tap of
 	// the same Undo) may have moved them already. A MOVE or COPY of
 	// nothing gets an OK without COPYUID from some servers and an
@@ -157,6 +154,9 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 		return res, nil
 	}
 	set = present
+	// Our own expunges change the selected folder's size: count it
+	// afresh next time rather than trust the count kept from EXPUNGE
+	// responses (imapmemserver reports a MOVE's expunges twice).
 	defer c.recountLater()
 	var validity uint32
 	var dest imap.UIDSet
@@ -176,7 +176,7 @@ func (c *imapConn) move(folder string, ids []string, to string) (*MoveResult, er
 		}
 		validity, dest = data.UIDValidity, data.DestUIDs
 		// The copies are safe in the target: only now touch the originals.
-		if err := c.store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
+		if err := c.markDeleted(set); err != nil {
 			// Leave no duplicates: take the copies out again.
 			if rerr := c.removeCopies(to, validity, dest); rerr != nil {
 				return nil, fmt.Errorf("copied to %q but flagging the originals failed (%v), and removing the copies failed: %w", to, err, rerr)
@@ -220,7 +220,7 @@ func (c *imapConn) removeCopies(to string, validity uint32, dest imap.UIDSet) er
 		return fmt.Errorf("%w: %q", ErrFolderReset, to)
 	}
 	defer c.recountLater()
-	if err := c.store(dest, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
+	if err := c.markDeleted(dest); err != nil {
 		return err
 	}
 	return c.c.UIDExpunge(dest).Close()
@@ -250,7 +250,7 @@ func (s *imapSession) Expunge(ctx context.Context, folder string, ids []string) 
 			return err
 		}
 		defer c.recountLater()
-		if err := c.store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
+		if err := c.markDeleted(set); err != nil {
 			return err
 		}
 		return c.c.UIDExpunge(set).Close()

@@ -53,6 +53,22 @@ func (c *imapConn) fetchStream(set imap.NumSet, opts *imap.FetchOptions, fn func
 	return cmd.Close()
 }
 
+// markDeleted adds \Deleted to set, silently: the first half of every
+// expunge and of the move fallback.
+func (c *imapConn) markDeleted(set imap.NumSet) error {
+	return c.store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}})
+}
+
+// niceFetch is fetch as a nicety: ok is false when it failed or ran out
+// of the nicety budget (the caller goes on without it).
+func (c *imapConn) niceFetch(set imap.NumSet, opts *imap.FetchOptions) (bufs []*imapclient.FetchMessageBuffer, ok bool) {
+	var err error
+	if !c.nicety(func() { bufs, err = c.fetch(set, opts) }) || err != nil {
+		return nil, false
+	}
+	return bufs, true
+}
+
 // nicety runs fn, something a page can live without (previews, the
 // conversation list, sender fallbacks, previous/next links), under its own
 // short budget: when the budget passes first, the connection is closed

@@ -168,7 +168,7 @@ func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapcl
 	budget := &budgetConn{Conn: raw, max: maxRead}
 	budget.refill()
 	var plain net.Conn = budget
-	var prefix io.Reader
+	greeting := "" // read here already, to replay to go-imap
 	switch up.Security {
 	case SecurityTLS:
 		cfg := opts.TLSConfig.Clone()
@@ -182,7 +182,7 @@ func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapcl
 		}
 		plain = tc
 	case SecurityStartTLS:
-		greeting, err := startTLS(budget)
+		greeting, err = startTLS(budget)
 		if err != nil {
 			raw.Close()
 			return nil, nil, err
@@ -194,21 +194,17 @@ func dialIMAP(ctx context.Context, dialer *net.Dialer, up Upstream, opts *imapcl
 		}
 		plain = tc
 		// go-imap expects a greeting; the server sends none after
-		// STARTTLS. Its capabilities are not carried over (RFC 3501
-		// §6.2.1: they must be asked again).
-		prefix = strings.NewReader(greeting)
+		// STARTTLS (startTLS made one up). Its capabilities are not
+		// carried over (RFC 3501 §6.2.1: they must be asked again).
 	}
 	if client != nil {
-		kept := ""
-		if prefix != nil {
-			b, _ := io.ReadAll(prefix)
-			kept = string(b)
-		}
-		greeting, err := sendID(plain, kept, *client)
-		if err != nil {
+		if greeting, err = sendID(plain, greeting, *client); err != nil {
 			raw.Close()
 			return nil, nil, err
 		}
+	}
+	var prefix io.Reader
+	if greeting != "" {
 		prefix = strings.NewReader(greeting)
 	}
 	c := imapclient.New(&nestingConn{Conn: plain, prefix: prefix}, opts)

@@ -22,8 +22,9 @@ const (
 // with the folder size: one SELECT (skipped when the folder is still
 // selected from the last request), a STATUS pipelined with the page's
 // FETCH by sequence range, and a few partial body fetches for the
-// previews (under the nicety budget: the page never waits long on them). When q.Anchor is set, mail that arrived after
-// it is left out (counted in Newer) so pages do not shift under the user.
+// previews (under the nicety budget: the page never waits long on them).
+// When q.Anchor is set, mail that arrived after it is left out (counted
+// in Newer) so pages do not shift under the user.
 func (s *imapSession) List(ctx context.Context, folder string, q ListQuery) (*MessagePage, error) {
 	if q.PageSize <= 0 {
 		q.PageSize = 50
@@ -223,11 +224,8 @@ func (c *imapConn) fillMissingSenders(msgs []*imapclient.FetchMessageBuffer, row
 	if len(uids) == 0 {
 		return
 	}
-	var bufs []*imapclient.FetchMessageBuffer
-	var err error
-	if !c.nicety(func() {
-		bufs, err = c.fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{fromHeader}})
-	}) || err != nil {
+	bufs, ok := c.niceFetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{fromHeader}})
+	if !ok {
 		return
 	}
 	from := map[imap.UID]Address{}
@@ -411,15 +409,9 @@ func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []Su
 	texts := make(map[imap.UID]string, len(msgs))
 	for _, k := range order {
 		g := groups[k]
-		var bufs []*imapclient.FetchMessageBuffer
-		var err error
-		if !c.nicety(func() {
-			bufs, err = c.fetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
-		}) {
-			break // out of time: the rest of the page goes without
-		}
-		if err != nil {
-			continue // previews are a nicety; the list still shows
+		bufs, ok := c.niceFetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
+		if !ok {
+			continue // late or failed: these rows go without (a spent budget skips the rest at once)
 		}
 		for _, b := range bufs {
 			ref, ok := refs[b.UID]

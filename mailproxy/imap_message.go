@@ -41,25 +41,16 @@ type partRef struct {
 // in the body, or no boundary is given). Such mail is fetched whole
 // (bounded) and parsed here, which shows what can be shown.
 func structureUnusable(bs imap.BodyStructure) bool {
-	unusable := false
-	switch b := bs.(type) {
-	case *imap.BodyStructureMultiPart:
-		empty := true
-		bs.Walk(func(path []int, part imap.BodyStructure) bool {
-			if sp, ok := part.(*imap.BodyStructureSinglePart); ok && sp.Size > 0 {
-				empty = false
-			}
-			return empty
-		})
-		unusable = empty && len(b.Children) > 0
-	}
+	untyped, content := false, false
 	bs.Walk(func(path []int, part imap.BodyStructure) bool {
-		if sp, ok := part.(*imap.BodyStructureSinglePart); ok && (sp.Type == "" || sp.Subtype == "") {
-			unusable = true
+		if sp, ok := part.(*imap.BodyStructureSinglePart); ok {
+			untyped = untyped || sp.Type == "" || sp.Subtype == ""
+			content = content || sp.Size > 0
 		}
-		return !unusable
+		return !untyped
 	})
-	return unusable
+	_, multi := bs.(*imap.BodyStructureMultiPart)
+	return untyped || (multi && !content)
 }
 
 // planBody picks the part to show (text/plain preferred, else text/html;

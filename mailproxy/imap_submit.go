@@ -84,7 +84,7 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 		if err != nil {
 			return err
 		}
-		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}); err != nil {
+		if err := c.markDeleted(imap.UIDSetNum(uid)); err != nil {
 			return err
 		}
 		if c.caps.Has(imap.CapUIDPlus) || c.caps.Has(imap.CapIMAP4rev2) {

@@ -57,8 +57,9 @@ type POP3Options struct {
 	// wait for the maildrop lock (Dovecot up to 10 s).
 	LoginTimeout time.Duration
 	// ForwardClient tells the server the browser's address (see
-	// WithClient) with XCLIENT before logging in, where CAPA offers it
-	// (Dovecot offers it to login_trusted_networks only).
+	// WithClient) with XCLIENT before logging in, where the server offers
+	// it (Dovecot: an [XCLIENT] greeting, to login_trusted_networks only;
+	// others: CAPA).
 	ForwardClient bool
 	// Grace is how long a connection may stay open between requests
 	// (default 2s): POP3 maildrops are often locked per session, so we
