@@ -47,8 +47,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	}
-	if wait := h.loginWait(r, user); wait > 0 {
-		h.loginThrottled(w, r, wait)
+	attempt, ok := h.loginReserve(w, r, user)
+	if !ok {
 		return
 	}
 
@@ -60,17 +60,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	id := web.NewSessionID()
 	creds := mailproxy.Credentials{Username: user, Password: pass}
 	if err := h.cfg.Mail.Login(r.Context(), id, creds); err != nil {
+		h.loginFinish(r, attempt, err)
 		switch {
 		case errors.Is(err, mailproxy.ErrAuth):
 			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
-			h.loginFailed(r, user)
 			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
 		case errors.Is(err, mailproxy.ErrLoginStalled):
 			// The server greeted but sat on the password far longer
 			// than any penalty delay: most likely a wrong password
 			// refused slowly, so it counts as a failed attempt.
 			web.LogError(r.Context(), r, "login", err)
-			h.loginFailed(r, user)
 			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mail server did not answer the sign-in in time. Please check your password and try again in a minute.")
 		case errors.Is(err, mailproxy.ErrBusy):
 			// A POP3 maildrop locked by another mail program: the
@@ -90,12 +89,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass, Collect: collect})
 	persistent := r.PostForm.Get("keep") == "1"
 	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
+		h.loginFinish(r, attempt, nil) // the password was right
 		h.cfg.Mail.Logout(id)
 		web.LogError(r.Context(), r, "starting session", err)
 		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
 		return
 	}
-	h.loginSucceeded(r, user)
+	h.loginFinish(r, attempt, nil)
 	h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r), "collect", collect)
 	web.Redirect(w, r, h.afterLogin(r, r.PostForm.Get("next")))
 }

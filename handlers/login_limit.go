@@ -1,65 +1,121 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/web"
 )
 
-// Sign-in guessing limits: failures are counted per client IP and per user
-// name (whether or not the account exists, so the answer tells nothing
-// about accounts). Past the free failures each key must wait, doubling
-// with every failure up to a cap; an attempt made too early is refused
-// without asking the mail server and without counting.
+// Sign-in guessing limits: attempts are counted per client IP (and an
+// IPv6 client's /64, see web.DefaultIPPolicy) and per user name as the
+// mail server compares names (mailproxy.UserKey: "ALICE" is "alice"),
+// whether or not the account exists, so the answer tells nothing about
+// accounts. An attempt is reserved before the mail server is asked: it is
+// counted as a failure up front (and given back only if the server could
+// not judge it) and is the only one in flight for its name (for its
+// client, one of at most 4 while the client's failures are free, the only
+// one after), so a burst of simultaneous guesses cannot slip past the
+// check. Past the free failures each key must wait, doubling with every
+// failure up to a cap; an attempt made too early, or while too many for
+// the same name or client are in flight, is refused without asking the
+// mail server and without counting.
 
-func userLimitKey(user string) string { return strings.ToLower(user) }
+// loginAttempt is a sign-in reserved with both limiters.
+type loginAttempt struct {
+	ip, user web.Reservation
+}
 
-// loginWait is how long this attempt must still wait (0: go ahead). A
-// limiter that fails (Redis down) lets the attempt through: the mail
-// server's own limits still apply, and nobody is locked out.
-func (h *Handler) loginWait(r *http.Request, user string) time.Duration {
-	var wait time.Duration
-	for _, c := range []struct {
-		l   web.Limiter
-		key string
-	}{{h.cfg.LimitIP, web.ClientIP(r)}, {h.cfg.LimitUser, userLimitKey(user)}} {
-		d, err := c.l.Wait(r.Context(), c.key)
-		if err != nil {
+// loginReserve reserves the attempt of user from this client. When it
+// must wait, it answers the request (429) and returns false. A limiter
+// that fails (Redis down) lets the attempt through: the mail server's own
+// limits still apply, and nobody is locked out.
+func (h *Handler) loginReserve(w http.ResponseWriter, r *http.Request, user string) (loginAttempt, bool) {
+	var a loginAttempt
+	var err error
+	if a.ip, err = h.cfg.LimitIP.Reserve(r.Context(), web.ClientIP(r)); err != nil {
+		web.LogError(r.Context(), r, "login limiter", err)
+	}
+	if a.ip.OK() {
+		if a.user, err = h.cfg.LimitUser.Reserve(r.Context(), mailproxy.UserKey(user)); err != nil {
 			web.LogError(r.Context(), r, "login limiter", err)
-			continue
 		}
-		wait = max(wait, d)
 	}
-	return wait
+	if refused := a.refusal(); refused.Wait > 0 {
+		// The other key's reservation proved nothing: take it back.
+		h.loginEnd(r, a, web.Void, web.Void)
+		h.loginThrottled(w, r, refused)
+		return a, false
+	}
+	return a, true
 }
 
-// loginFailed counts a wrong password against the IP and the user name.
-func (h *Handler) loginFailed(r *http.Request, user string) {
-	if _, err := h.cfg.LimitIP.Fail(r.Context(), web.ClientIP(r)); err != nil {
+// refusal is the reservation that refused the attempt, if any.
+func (a loginAttempt) refusal() web.Reservation {
+	if !a.ip.OK() {
+		return a.ip
+	}
+	return a.user
+}
+
+// loginOutcome is what the mail server's answer to a sign-in means for
+// the limiters: the client address and the user name.
+func loginOutcome(err error) (ip, user web.Outcome) {
+	switch {
+	case err == nil:
+		// The name's failures are forgotten; the address's are kept, so
+		// an attacker with one valid account cannot wipe them between
+		// guesses.
+		return web.Void, web.Forgive
+	case errors.Is(err, mailproxy.ErrAuth), errors.Is(err, mailproxy.ErrLoginStalled):
+		// A wrong password, or one the server sat on (a slow refusal, or
+		// the browser left while the server had it: the backends say
+		// ErrLoginStalled for both), counts.
+		return web.Failed, web.Failed
+	}
+	// Busy maildrop, too many connections (the password may well be
+	// right), mail server unreachable, the browser gone before the
+	// password was sent: the attempt proved nothing.
+	return web.Void, web.Void
+}
+
+// loginFinish ends a reserved attempt with what the mail server
+// answered (see loginOutcome).
+func (h *Handler) loginFinish(r *http.Request, a loginAttempt, err error) {
+	ip, user := loginOutcome(err)
+	h.loginEnd(r, a, ip, user)
+}
+
+// loginEnd tells the limiters how the attempt ended. The request may have
+// been cancelled (the browser left): they are told anyway, or the attempt
+// would stay in flight until it expires.
+func (h *Handler) loginEnd(r *http.Request, a loginAttempt, ip, user web.Outcome) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := h.cfg.LimitIP.Finish(ctx, a.ip, ip); err != nil {
 		web.LogError(r.Context(), r, "login limiter", err)
 	}
-	if _, err := h.cfg.LimitUser.Fail(r.Context(), userLimitKey(user)); err != nil {
+	if err := h.cfg.LimitUser.Finish(ctx, a.user, user); err != nil {
 		web.LogError(r.Context(), r, "login limiter", err)
 	}
 }
 
-// loginSucceeded forgets the user name's failures. The IP's are kept, so
-// an attacker with one valid account cannot wipe them between guesses.
-func (h *Handler) loginSucceeded(r *http.Request, user string) {
-	if err := h.cfg.LimitUser.Reset(r.Context(), userLimitKey(user)); err != nil {
-		web.LogError(r.Context(), r, "login limiter", err)
-	}
-}
-
-// loginThrottled answers an attempt that came too early: 429 with
-// Retry-After and the same form, whatever the user name.
-func (h *Handler) loginThrottled(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+// loginThrottled answers an attempt that came too early, or while another
+// for the same name or client is in flight: 429 with Retry-After and the
+// same form, whatever the user name.
+func (h *Handler) loginThrottled(w http.ResponseWriter, r *http.Request, res web.Reservation) {
+	wait := res.Wait
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	h.loginForm(w, r, http.StatusTooManyRequests, "Too many failed sign-ins. Please wait "+waitText(wait)+" and try again.")
+	msg := "Too many failed sign-ins. Please wait " + waitText(wait) + " and try again."
+	if res.Busy {
+		msg = "Another sign-in is in progress. Please wait " + waitText(wait) + " and try again."
+	}
+	h.loginForm(w, r, http.StatusTooManyRequests, msg)
 }
 
 // waitText says a wait in rounded-up plain words.

@@ -113,7 +113,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	entries map[string]*imapEntry // by session id
-	users   map[string]int        // live connections per user name
+	users   map[string]int        // live connections per UserKey
 	freed   chan struct{}         // signalled when a connection closes
 
 	stop chan struct{}
@@ -141,7 +141,9 @@ func (p *Pool) Session(id string, creds Credentials) Session {
 	p.mu.Lock()
 	e := p.entries[id]
 	if e == nil {
-		e = &imapEntry{pool: p, id: id, user: creds.Username, sem: make(chan struct{}, 1)}
+		// Connection caps count per account: "ALICE" and "alice" are
+		// one (UserKey).
+		e = &imapEntry{pool: p, id: id, user: UserKey(creds.Username), sem: make(chan struct{}, 1)}
 		p.entries[id] = e
 	}
 	p.mu.Unlock()

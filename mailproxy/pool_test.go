@@ -6,7 +6,9 @@ import (
 	"errors"
 	"github.com/emersion/go-imap/v2"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -262,5 +264,85 @@ func TestSpecialFolder(t *testing.T) {
 	}
 	if _, err := special(p2, "nonsense"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("specialFolder(nonsense) = %v, want ErrNotFound", err)
+	}
+}
+
+// loginServer greets, accepts any LOGIN and records the names it was
+// given, answers LOGOUT; other commands get silence.
+func loginServer(t *testing.T) (addr string, names func() []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var seen []string
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write([]byte("* OK [CAPABILITY IMAP4rev1] ready\r\n"))
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					f := strings.Fields(line)
+					if len(f) >= 3 && strings.EqualFold(f[1], "LOGIN") {
+						mu.Lock()
+						seen = append(seen, strings.Trim(f[2], `"`))
+						mu.Unlock()
+						c.Write([]byte(f[0] + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
+					}
+					if len(f) >= 2 && strings.EqualFold(f[1], "LOGOUT") {
+						c.Write([]byte("* BYE\r\n" + f[0] + " OK bye\r\n"))
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// TestPoolUserCapFoldsCase: "ALICE", "Alice" and "alice" are one account
+// on the server (Dovecot lower-cases names), so they share one per-user
+// connection cap; the name sent to the server is the one typed.
+func TestPoolUserCapFoldsCase(t *testing.T) {
+	addr, names := loginServer(t)
+	up, _ := ParseUpstream("imap+insecure://"+addr, "imap")
+	p := NewPool(&PoolOptions{IMAP: up, MaxPerUser: 2, DialTimeout: time.Second})
+	t.Cleanup(p.Close)
+	ctx := context.Background()
+	spellings := []string{"ALICE", "alice", "Alice", "aLiCe"}
+	for i, u := range spellings {
+		if err := p.Login(ctx, "s"+strconv.Itoa(i), Credentials{Username: u, Password: "pw"}); err != nil {
+			t.Fatalf("Login(%q) = %v", u, err)
+		}
+		if _, conns := p.Stats(); conns > 2 {
+			t.Fatalf("after signing in as %q: %d connections for one account, cap 2", u, conns)
+		}
+	}
+	if got := names(); strings.Join(got, ",") != "ALICE,alice,Alice,aLiCe" {
+		t.Errorf("names sent to the server = %q, want them as typed", got)
+	}
+	// Another account has its own cap.
+	if err := p.Login(ctx, "b", Credentials{Username: "bob", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, conns := p.Stats(); conns != 3 {
+		t.Errorf("%d connections with alice at her cap of 2 and bob signed in; want 3", conns)
+	}
+	if k := UserKey("  ÄLICE@Example.ORG "); k != "älice@example.org" {
+		t.Errorf("UserKey = %q", k)
 	}
 }
