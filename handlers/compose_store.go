@@ -2,12 +2,10 @@ package handlers
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
 )
 
@@ -16,14 +14,26 @@ import (
 // failed send loses no attachment and a double tap on Send sends once.
 // It also remembers each session's display name. It lives in memory,
 // bounded in bytes; entries are forgotten after ttl without use.
+//
+// Every user has their own share of it (userShare of the upload limit),
+// counted per session and per user name (in lower case) over all their
+// sessions, so one user cannot fill it for everybody.
 type composeStore struct {
 	mu       sync.Mutex
 	maxBytes int64 // all attachments of all sessions
 	used     int64
+	usedBy   map[string]int64 // per owner: "s/" + session id, "u/" + user name
 	ttl      time.Duration
 	now      func() time.Time
 	forms    map[string]*composeForm // session id + "/" + token
 	names    map[string]identity     // session id → display name, signature
+	users    map[string]sessionUser  // session id → its user (setUser)
+}
+
+// sessionUser is the user a session belongs to, in lower case.
+type sessionUser struct {
+	name    string
+	touched time.Time
 }
 
 // identity is what a user set for their own messages, for the session.
@@ -48,6 +58,9 @@ type composeForm struct {
 	lastProblem string
 	files       []upload
 	touched     time.Time
+	// sid and user (lower case, "" when unknown) are charged for the
+	// files; user is fixed while there are files.
+	sid, user string
 }
 
 // upload is one attached file.
@@ -60,8 +73,52 @@ type upload struct {
 // errStoreFull means the attachment store is out of room.
 var errStoreFull = errors.New("attachment store full")
 
+// errShareFull means the user (or session) has used their share of the
+// attachment store.
+var errShareFull = errors.New("attachment share used up")
+
+// userShare is the most one user (and one session) may keep attached
+// over all their forms, given the upload limit of one form: the limit
+// and a quarter more, so a second form can be started while one is full.
+func userShare(perForm int64) int64 { return perForm + perForm/4 }
+
 func newComposeStore(maxBytes int64, ttl time.Duration, now func() time.Time) *composeStore {
-	return &composeStore{maxBytes: maxBytes, ttl: ttl, now: now, forms: map[string]*composeForm{}, names: map[string]identity{}}
+	return &composeStore{maxBytes: maxBytes, ttl: ttl, now: now, forms: map[string]*composeForm{}, names: map[string]identity{},
+		usedBy: map[string]int64{}, users: map[string]sessionUser{}}
+}
+
+// maxUsers bounds the sessions whose user is remembered; past it, new
+// sessions are counted per session only until the sweep makes room.
+const maxUsers = 100000
+
+// setUser records that session sid belongs to user (compared in lower
+// case), so its attachments count against that user's share too.
+func (s *composeStore) setUser(sid, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[sid]; !ok && len(s.users) >= maxUsers {
+		return
+	}
+	s.users[sid] = sessionUser{name: strings.ToLower(user), touched: s.now()}
+}
+
+// chargeLocked adds n bytes (or frees, n < 0) to the store and to f's
+// owners.
+func (s *composeStore) chargeLocked(f *composeForm, n int64) {
+	s.used += n
+	for _, k := range f.owners() {
+		if s.usedBy[k] += n; s.usedBy[k] <= 0 {
+			delete(s.usedBy, k)
+		}
+	}
+}
+
+// owners are the usedBy keys f is charged to.
+func (f *composeForm) owners() []string {
+	if f.user == "" {
+		return []string{"s/" + f.sid}
+	}
+	return []string{"s/" + f.sid, "u/" + f.user}
 }
 
 // newComposeToken makes the token of a new compose form.
@@ -92,7 +149,7 @@ func (s *composeStore) form(sid, token string) *composeForm {
 		if len(s.forms) >= maxForms {
 			s.dropEmptyLocked()
 		}
-		f = &composeForm{}
+		f = &composeForm{sid: sid}
 		s.forms[k] = f
 	}
 	f.touched = s.now()
@@ -118,9 +175,7 @@ func (s *composeStore) sweepLocked() {
 	cut := s.now().Add(-s.ttl)
 	for k, f := range s.forms {
 		if f.touched.Before(cut) {
-			for _, u := range f.files {
-				s.used -= int64(len(u.data))
-			}
+			s.chargeLocked(f, -f.sizeLocked())
 			delete(s.forms, k)
 		}
 	}
@@ -129,24 +184,44 @@ func (s *composeStore) sweepLocked() {
 			delete(s.names, k)
 		}
 	}
+	for k, u := range s.users {
+		if u.touched.Before(cut) {
+			delete(s.users, k)
+		}
+	}
 }
 
-// attach adds a file to f if the form stays within perForm bytes and the
-// store within its bound.
+// sizeLocked is the size of f's files.
+func (f *composeForm) sizeLocked() int64 {
+	var n int64
+	for _, u := range f.files {
+		n += int64(len(u.data))
+	}
+	return n
+}
+
+// attach adds a file to f if the form stays within perForm bytes, its
+// session and user within their share (userShare) and the store within
+// its bound.
 func (s *composeStore) attach(f *composeForm, u upload, perForm int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var total int64
-	for _, x := range f.files {
-		total += int64(len(x.data))
-	}
-	if total+int64(len(u.data)) > perForm {
+	n := int64(len(u.data))
+	if f.sizeLocked()+n > perForm {
 		return errTooBig
 	}
-	if s.used+int64(len(u.data)) > s.maxBytes {
+	if len(f.files) == 0 {
+		f.user = s.users[f.sid].name
+	}
+	for _, k := range f.owners() {
+		if s.usedBy[k]+n > userShare(perForm) {
+			return errShareFull
+		}
+	}
+	if s.used+n > s.maxBytes {
 		return errStoreFull
 	}
-	s.used += int64(len(u.data))
+	s.chargeLocked(f, n)
 	f.files = append(f.files, u)
 	return nil
 }
@@ -161,7 +236,7 @@ func (s *composeStore) remove(f *composeForm, i int) {
 	if i < 0 || i >= len(f.files) {
 		return
 	}
-	s.used -= int64(len(f.files[i].data))
+	s.chargeLocked(f, -int64(len(f.files[i].data)))
 	f.files = append(f.files[:i:i], f.files[i+1:]...)
 }
 
@@ -182,9 +257,7 @@ func (s *composeStore) done(f *composeForm) {
 func (s *composeStore) saved(f *composeForm, url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, u := range f.files {
-		s.used -= int64(len(u.data))
-	}
+	s.chargeLocked(f, -f.sizeLocked())
 	f.files = nil
 	f.savedURL = url
 }
@@ -209,64 +282,4 @@ func (s *composeStore) setIdentity(sid string, id identity) {
 	defer s.mu.Unlock()
 	id.touched = s.now()
 	s.names[sid] = id
-}
-
-// limitBody bounds every request body to the upload limit (plus room for
-// the form's text) before the CSRF check parses it, and answers a body
-// announced as larger with a page that says so.
-func (h *Handler) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := h.cfg.MaxUpload + 1<<20
-		if r.ContentLength > limit {
-			p := templates.ErrorPage{Status: http.StatusRequestEntityTooLarge, Heading: "Attachments too big",
-				Message: "What you tried to send is larger than " + templates.FormatSize(h.cfg.MaxUpload) + ", the limit here. Nothing was sent. Go back and attach fewer or smaller files."}
-			w.Header().Set("Connection", "close")
-			web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
-			return
-		}
-		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-				// Uploads from a phone may take longer than the server's
-				// ReadTimeout: allow a slow 64 KB/s for the limit.
-				http.NewResponseController(w).SetReadDeadline(time.Now().Add(2*time.Minute + time.Duration(limit/(64<<10))*time.Second))
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// keepText answers a compose or quick reply POST whose session has ended
-// with a page that shows what was typed, so it is not lost; with a
-// session it goes on to next.
-func (h *Handler) keepText(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h.cfg.Sessions.Load(r); err == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			web.Redirect(w, r, h.url(r, "/login"))
-			return
-		}
-		v := r.PostFormValue
-		var text strings.Builder
-		for _, f := range []struct{ label, key string }{{"To", "to"}, {"Cc", "cc"}, {"Bcc", "bcc"}, {"Subject", "subject"}} {
-			if s := v(f.key); s != "" {
-				text.WriteString(f.label + ": " + s + "\n")
-			}
-		}
-		if text.Len() > 0 {
-			text.WriteString("\n")
-		}
-		body := v("body")
-		if body == "" {
-			body = v("canned")
-		}
-		if body == "" {
-			body = v("text")
-		}
-		text.WriteString(body)
-		web.Render(w, r, http.StatusUnauthorized, templates.ComposeExpired(h.base(r, "Session ended"), text.String()))
-	})
 }

@@ -14,7 +14,10 @@ import (
 // Routes is the whole URL table. Paths are relative to the base path.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.limitBody, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest)))
+	// The anti-forgery check refuses a browser whose cookie we did not
+	// issue before reading its body; limitBody then bounds the body
+	// (middleware.go) before the token is read from it.
+	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest), h.limitBody))
 	r.Use(middleware.Compress(5, "text/html", "text/css"))
 	r.NotFound(h.notFound)
 
@@ -30,7 +33,7 @@ func (h *Handler) Routes() http.Handler {
 
 	// Mail, for signed-in users.
 	r.Group(func(r chi.Router) {
-		r.Use(h.requireSession)
+		r.Use(h.requireSession, h.composeOwner)
 		r.Get("/", h.home)
 		r.Get("/folders", h.listFolders)
 		r.Get("/f/{folder}", h.listMessages)
@@ -54,8 +57,8 @@ func (h *Handler) Routes() http.Handler {
 		r.Post("/undo", h.undoMove)
 	})
 	// Sending: when the session ended meanwhile, the text is shown back.
-	r.With(h.keepText, h.requireSession).Post("/compose", h.sendCompose)
-	r.With(h.keepText, h.requireSession).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
+	r.With(h.keepText, h.requireSession, h.composeOwner).Post("/compose", h.sendCompose)
+	r.With(h.keepText, h.requireSession, h.composeOwner).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
 
 	// Outside everything: who the client is (trusted proxies), then
 	// metrics, then the base path.

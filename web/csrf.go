@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"mime"
@@ -25,42 +26,107 @@ const multipartMemory = 1 << 20
 // CSRF protects every state-changing request with a token, in addition to
 // cross-origin protection by Sec-Fetch-Site/Origin (CrossOrigin), for
 // browsers that send neither header. The token is an HMAC, under a key
-// derived from the operator's secrets, of a random per-browser cookie and
-// of the session id the browser's session cookie names (a signed
-// double-submit cookie bound to the session): someone who can plant a
-// cookie they got from us still cannot compute a token for the victim's
-// session, whose id only the victim's encrypted cookie holds. The cookie is set on the first request that
-// lacks it, so every rendered form can carry the token (CSRFToken).
+// derived from the operator's secrets, of a per-browser cookie (the
+// nonce) and of the session id the browser's session cookie names (a
+// signed double-submit cookie bound to the session): someone who can
+// plant a cookie they got from us still cannot compute a token for the
+// victim's session, whose id only the victim's encrypted cookie holds.
+// The cookie is set on the first request that lacks it, so every
+// rendered form can carry the token (CSRFToken).
 //
-// POST, PUT, PATCH and DELETE must carry the token in the form field
-// CSRFField; otherwise deny answers. Multipart forms are parsed here (so
-// limit the body size before this middleware).
-func (m *SessionManager) CSRF(deny http.Handler) func(http.Handler) http.Handler {
+// The nonce itself is signed too (random half, HMAC half): a cookie we
+// did not issue is worth nothing, and POST, PUT, PATCH and DELETE that
+// bring none are refused (deny answers) before a byte of their body is
+// read. Only then do the before middlewares run, in order (bound the
+// body there: the token is read from it next), and then the token in
+// the form field CSRFField is checked; a form without a valid one gets
+// deny too. Multipart forms are parsed for it here.
+func (m *SessionManager) CSRF(deny http.Handler, before ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			nonce := ""
-			if c, err := r.Cookie(m.csrfCookieName()); err == nil && len(c.Value) == 43 {
-				nonce = c.Value
-			}
-			switch r.Method {
-			case http.MethodGet, http.MethodHead, http.MethodOptions:
-			default:
-				if nonce == "" || !m.validCSRF(nonce, m.csrfSession(r), formToken(r)) {
+		var check http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if unsafeMethod(r.Method) {
+				st, _ := r.Context().Value(csrfCtxKey{}).(*csrfState)
+				if st == nil || !m.validCSRF(st.nonce, m.csrfSession(r), formToken(r)) {
 					deny.ServeHTTP(w, r)
 					return
 				}
 			}
+			next.ServeHTTP(w, r)
+		})
+		for i := len(before) - 1; i >= 0; i-- {
+			check = before[i](check)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			nonce := m.csrfNonce(r)
 			if nonce == "" {
-				nonce = randomString(32)
+				if unsafeMethod(r.Method) {
+					deny.ServeHTTP(w, r)
+					return
+				}
+				nonce = m.newNonce()
 				http.SetCookie(w, &http.Cookie{
 					Name: m.csrfCookieName(), Value: nonce, Path: m.cookiePath(r),
 					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsHTTPS(r),
 				})
 			}
-			ctx := context.WithValue(r.Context(), csrfCtxKey{}, m.csrfToken(m.csrfKeys[0], nonce, m.csrfSession(r)))
-			next.ServeHTTP(w, r.WithContext(ctx))
+			st := &csrfState{nonce: nonce, token: m.csrfToken(m.csrfKeys[0], nonce, m.csrfSession(r))}
+			check.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfCtxKey{}, st)))
 		})
 	}
+}
+
+// csrfState is what CSRF keeps in a request's context.
+type csrfState struct {
+	nonce string // the browser's (signed) nonce
+	token string // the token this request's forms carry
+}
+
+func unsafeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// nonceRandom and nonceMACLen are the halves of a nonce: random bytes,
+// then the first bytes of their HMAC. Encoded it is 43 characters.
+const (
+	nonceRandom = 16
+	nonceMACLen = 16
+)
+
+// newNonce makes a browser's nonce, signed under the first secret.
+func (m *SessionManager) newNonce() string {
+	b := make([]byte, nonceRandom, nonceRandom+nonceMACLen)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(append(b, nonceMAC(m.nonceKeys[0], b)...))
+}
+
+func nonceMAC(key, random []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("thumbmail csrf nonce v1\x00"))
+	mac.Write(random)
+	return mac.Sum(nil)[:nonceMACLen]
+}
+
+// csrfNonce is the request's nonce cookie when we issued it (under any
+// of the operator's secrets), else "".
+func (m *SessionManager) csrfNonce(r *http.Request) string {
+	c, err := r.Cookie(m.csrfCookieName())
+	if err != nil || len(c.Value) != base64.RawURLEncoding.EncodedLen(nonceRandom+nonceMACLen) {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
+	if err != nil || len(b) != nonceRandom+nonceMACLen {
+		return ""
+	}
+	for _, k := range m.nonceKeys {
+		if hmac.Equal(nonceMAC(k, b[:nonceRandom]), b[nonceRandom:]) {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // formToken reads the token field from a urlencoded or multipart body.
@@ -77,8 +143,10 @@ func formToken(r *http.Request) string {
 // CSRFToken is the token forms of this request's page must carry in the
 // hidden field CSRFField ("" outside the CSRF middleware).
 func CSRFToken(r *http.Request) string {
-	t, _ := r.Context().Value(csrfCtxKey{}).(string)
-	return t
+	if st, ok := r.Context().Value(csrfCtxKey{}).(*csrfState); ok {
+		return st.token
+	}
+	return ""
 }
 
 // csrfSession is the session id the request's cookie names ("" when

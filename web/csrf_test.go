@@ -2,11 +2,14 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -182,5 +185,110 @@ func TestCSRFBoundToSession(t *testing.T) {
 	}
 	if code := post(attacker, attackerToken); code != http.StatusOK {
 		t.Errorf("the attacker's token in their own session = %d, want 200", code)
+	}
+}
+
+// readSpy is a request body that records whether anyone read it.
+type readSpy struct {
+	r    io.Reader
+	read atomic.Bool
+}
+
+func (s *readSpy) Read(p []byte) (int, error) {
+	s.read.Store(true)
+	return s.r.Read(p)
+}
+
+func (s *readSpy) Close() error { return nil }
+
+// TestCSRFMadeUpNonce: a nonce cookie we did not issue (any 43
+// characters, even well-formed base64, or one signed under a secret we do
+// not hold) buys nothing: its POST is refused before a byte of the body
+// is read or a before middleware runs, and a GET gets a fresh cookie.
+func TestCSRFMadeUpNonce(t *testing.T) {
+	m, err := NewSessionManager(SessionOptions{Secrets: []string{strings.Repeat("s", 32)}, Store: NewMemoryStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var beforeRan, nextRan atomic.Bool
+	before := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			beforeRan.Store(true)
+			next.ServeHTTP(w, r)
+		})
+	}
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	h := m.CSRF(deny, before)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nextRan.Store(true)
+		w.Write([]byte(CSRFToken(r)))
+	}))
+	// A real cookie and token, to show they are not what is refused.
+	_, realToken := getToken(t, h)
+	other, _ := NewSessionManager(SessionOptions{Secrets: []string{strings.Repeat("o", 32)}, Store: NewMemoryStore()})
+	foreign := other.newNonce()
+	random := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, 32))
+	for name, value := range map[string]string{"letters": strings.Repeat("A", 43), "random base64": random, "another site's": foreign} {
+		beforeRan.Store(false)
+		nextRan.Store(false)
+		spy := &readSpy{r: strings.NewReader(url.Values{CSRFField: {realToken}, "x": {strings.Repeat("y", 1<<20)}}.Encode())}
+		req := httptest.NewRequest("POST", "/", spy)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: "thumbmail_csrf", Value: value})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden || spy.read.Load() || beforeRan.Load() || nextRan.Load() {
+			t.Errorf("%s nonce: POST = %d, body read %v, before ran %v, handler ran %v; want 403 and nothing run or read",
+				name, rec.Code, spy.read.Load(), beforeRan.Load(), nextRan.Load())
+		}
+		// A GET replaces it with one of ours.
+		req = httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: "thumbmail_csrf", Value: value})
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cs := rec.Result().Cookies()
+		if len(cs) != 1 || cs[0].Value == value || m.csrfNonce(withCookie(cs[0])) == "" {
+			t.Errorf("%s nonce: GET set %v, want a fresh signed cookie", name, cs)
+		}
+	}
+	// One of ours with a byte changed is refused too.
+	c, tok := getToken(t, h)
+	b := []byte(c.Value)
+	b[5] ^= 1
+	if code := postForm(h, &http.Cookie{Name: c.Name, Value: string(b)}, url.Values{CSRFField: {tok}}); code != http.StatusForbidden {
+		t.Errorf("altered nonce = %d, want 403", code)
+	}
+}
+
+func withCookie(c *http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(c)
+	return r
+}
+
+// TestCSRFBeforeOrder: the before middlewares run after the nonce check
+// and before the token is read from the body, so they can bound it; a
+// good form then passes.
+func TestCSRFBeforeOrder(t *testing.T) {
+	m, err := NewSessionManager(SessionOptions{Secrets: []string{strings.Repeat("s", 32)}, Store: NewMemoryStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	limit := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == "POST" && (r.PostForm != nil || r.MultipartForm != nil) {
+				t.Error("the form was read before the before middleware")
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, 1000)
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := m.CSRF(deny, limit)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(CSRFToken(r))) }))
+	c, tok := getToken(t, h)
+	if code := postForm(h, c, url.Values{CSRFField: {tok}}); code != http.StatusOK {
+		t.Errorf("small form = %d, want 200", code)
+	}
+	if code := postForm(h, c, url.Values{CSRFField: {tok}, "x": {strings.Repeat("y", 2000)}}); code != http.StatusForbidden {
+		t.Errorf("form over the before middleware's limit = %d, want 403", code)
 	}
 }

@@ -59,9 +59,10 @@ type SessionOptions struct {
 // (the payload sealed with the per-session key). Neither half alone
 // reveals the payload.
 type SessionManager struct {
-	cookies  *sessions.CookieStore
-	opts     SessionOptions
-	csrfKeys [][]byte // per secret, for CSRF tokens
+	cookies   *sessions.CookieStore
+	opts      SessionOptions
+	csrfKeys  [][]byte // per secret, for CSRF tokens
+	nonceKeys [][]byte // per secret, for signing CSRF cookies (nonces)
 }
 
 // Session is a loaded, valid session.
@@ -82,7 +83,7 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 	if opts.Store == nil {
 		return nil, errors.New("no session store")
 	}
-	var pairs, csrfKeys [][]byte
+	var pairs, csrfKeys, nonceKeys [][]byte
 	for i, s := range opts.Secrets {
 		if len(s) < MinSecretLen {
 			return nil, fmt.Errorf("session key %d is %d characters; at least %d are needed", i+1, len(s), MinSecretLen)
@@ -99,8 +100,13 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 		if err != nil {
 			return nil, err
 		}
+		nonceKey, err := hkdf.Key(sha256.New, []byte(s), nil, "thumbmail csrf nonce", 32)
+		if err != nil {
+			return nil, err
+		}
 		pairs = append(pairs, hashKey, blockKey)
 		csrfKeys = append(csrfKeys, csrfKey)
+		nonceKeys = append(nonceKeys, nonceKey)
 	}
 	if opts.Idle <= 0 {
 		opts.Idle = 30 * time.Minute
@@ -121,7 +127,7 @@ func NewSessionManager(opts SessionOptions) (*SessionManager, error) {
 			sc.MaxLength(4096)
 		}
 	}
-	return &SessionManager{cookies: cs, opts: opts, csrfKeys: csrfKeys}, nil
+	return &SessionManager{cookies: cs, opts: opts, csrfKeys: csrfKeys, nonceKeys: nonceKeys}, nil
 }
 
 // NewSessionID returns a fresh random session id.
