@@ -131,6 +131,10 @@ func (h *Handler) takeUploads(r *http.Request, form *composeForm) string {
 		switch {
 		case errors.Is(err, errTooBig):
 			return "The attachments are too big: at most " + templates.FormatSize(h.cfg.MaxUpload) + " in all. Nothing was sent; " + fh.Filename + " was not attached."
+		case errors.Is(err, errShareFull):
+			return "You have no more room for attachments: each user may keep at most " + templates.FormatSize(userShare(h.cfg.MaxUpload)) +
+				" attached, counting the messages you are writing in other tabs or on other devices. Nothing was sent; " + fh.Filename +
+				" was not attached. Send those messages or remove their attachments first (attachments of a message you leave are forgotten after two hours)."
 		case errors.Is(err, errStoreFull):
 			return "The server has no room for more attachments just now. Nothing was sent; try again in a few minutes."
 		case err != nil:
@@ -304,7 +308,12 @@ func inputProblem(err error) string {
 // server's reply.
 func sendProblem(err error) string {
 	var re *mailproxy.RecipientError
+	var ae *mailproxy.AddressError
 	switch {
+	case errors.As(err, &ae) && ae.Sender:
+		return "Your address " + ae.Address + " cannot be used for sending: it " + ae.Reason + ". Nothing was sent; your message is kept below."
+	case errors.As(err, &ae):
+		return "The address " + ae.Address + " cannot be used: it " + ae.Reason + ". Check the address. Nothing was sent; your message is kept below."
 	case errors.As(err, &re):
 		return "The mail server refused the recipient " + re.Address + ". Check the address. Nothing was sent; your message is kept below."
 	case errors.Is(err, mailproxy.ErrRecipient):

@@ -59,6 +59,14 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, "Write a reply first (or tap one of the short answers).")
 		return
 	}
+	// The box said "To: ..." (templates.QuickReplyTo, from the login):
+	// one tap never sends anywhere else. They differ only for a login
+	// without "@" replying to its own message (the From address is
+	// login@MailDomain); the form then asks.
+	if shown, _ := mailproxy.ReplyRecipients(msg, us.creds.Username, false); mailproxy.FormatAddresses(shown) != p.To {
+		h.renderCompose(w, r, http.StatusConflict, p, "Check who this reply goes to, then tap Send. Nothing was sent yet.")
+		return
+	}
 	if waited {
 		// A second tap that waited for a failed send: its answer, no resend.
 		h.renderCompose(w, r, http.StatusBadGateway, p, form.lastProblem)

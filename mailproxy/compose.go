@@ -121,8 +121,7 @@ func ParseAddresses(field, s string) ([]Address, error) {
 	if s == "" {
 		return nil, nil
 	}
-	s = strings.ReplaceAll(s, ";", ",")
-	list, err := (&mail.AddressParser{}).ParseList(s)
+	list, err := (&mail.AddressParser{}).ParseList(semicolonsToCommas(s))
 	if err != nil {
 		return nil, &InputError{Field: field, Reason: "has an address that is not valid (write name@example.org, separated by commas)"}
 	}
@@ -136,15 +135,39 @@ func ParseAddresses(field, s string) ([]Address, error) {
 	return out, nil
 }
 
-// FormatAddresses writes addresses back in the form ParseAddresses reads.
+// semicolonsToCommas lets ";" separate addresses as "," does (people
+// type both), but only outside quoted strings: `"a;b"@example.org` is
+// one address and stays that address.
+func semicolonsToCommas(s string) string {
+	b := []byte(s)
+	quoted := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '\\' && quoted:
+			i++
+		case b[i] == '"':
+			quoted = !quoted
+		case b[i] == ';' && !quoted:
+			b[i] = ','
+		}
+	}
+	return string(b)
+}
+
+// FormatAddresses writes addresses back in the form ParseAddresses reads,
+// each as exactly that one address again: a local part that is not a
+// dot-atom is quoted (QuoteAddress), so an address held as
+// `a@b, "c"@d` (one mailbox whose local part is `a@b, "c"`) cannot come
+// back as two.
 func FormatAddresses(as []Address) string {
 	parts := make([]string, 0, len(as))
 	for _, a := range as {
+		email := QuoteAddress(a.Email)
 		if a.Name == "" {
-			parts = append(parts, a.Email)
+			parts = append(parts, email)
 			continue
 		}
-		parts = append(parts, phrase(CleanHeaderText(a.Name))+" <"+a.Email+">")
+		parts = append(parts, phrase(CleanHeaderText(a.Name))+" <"+email+">")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -179,6 +202,24 @@ func (o *Outgoing) Check(draft bool) error {
 		for _, a := range l {
 			if hasControl(a.Name) || hasControl(a.Email) {
 				return &InputError{Field: "Address", Reason: "contains a line break or control character"}
+			}
+		}
+	}
+	if !draft {
+		// What Submitter.Send will refuse, said before anything is
+		// dialled, naming the field and the address.
+		for _, f := range []struct {
+			field string
+			as    []Address
+		}{{"Your address", []Address{o.From}}, {"To", o.To}, {"Cc", o.Cc}, {"Bcc", o.Bcc}} {
+			for _, a := range f.as {
+				if _, err := EnvelopeAddress(a.Email); err != nil {
+					var ae *AddressError
+					if errors.As(err, &ae) {
+						return &InputError{Field: f.field, Reason: ae.Address + " cannot be used: it " + ae.Reason}
+					}
+					return err
+				}
 			}
 		}
 	}
@@ -330,9 +371,27 @@ func (o *Outgoing) build(withBcc bool) ([]byte, error) {
 func toMailAddrs(as []Address) []*gomail.Address {
 	out := make([]*gomail.Address, len(as))
 	for i, a := range as {
-		out[i] = &gomail.Address{Name: a.Name, Address: a.Email}
+		out[i] = &gomail.Address{Name: a.Name, Address: headerAddress(a.Email)}
 	}
 	return out
+}
+
+// headerAddress is an address for a header field, as net/mail (which
+// quotes the local part again) takes it: an already quoted local part
+// unquoted, and an internationalized domain in its ASCII form when the
+// local part is ASCII, so that the header stays ASCII as the envelope
+// does (a UTF-8 local part needs SMTPUTF8 and RFC 6532 headers anyway).
+func headerAddress(email string) string {
+	local, domain, ok := splitAddress(email)
+	if !ok {
+		return email
+	}
+	if !isASCII(domain) && isASCII(local) {
+		if d, ok := envelopeDomain(domain); ok {
+			domain = d
+		}
+	}
+	return local + "@" + domain
 }
 
 // normalizeBody makes the body valid UTF-8 with LF line ends and no

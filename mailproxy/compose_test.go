@@ -255,3 +255,96 @@ func TestFormatAddressesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAddressesQuotedLocal: a quoted local part is one address,
+// whatever it holds; ";" inside quotes is not a separator.
+func TestParseAddressesQuotedLocal(t *testing.T) {
+	tests := map[string][]string{
+		`"john smith"@example.net`:          {"john smith@example.net"},
+		`"a;b"@example.net; c@example.net`:  {"a;b@example.net", "c@example.net"},
+		`"Doe; J" <j@example.net>; k@x.org`: {"j@example.net", "k@x.org"},
+		attackReplyTo:                       {attackHeld},
+		attackTyped:                         {`bob@corp.example> ORCPT=rfc822;x@evil.example`},
+	}
+	for in, want := range tests {
+		got, err := mailproxy.ParseAddresses("To", in)
+		if err != nil || emails(got) != strings.Join(want, ",") {
+			t.Errorf("ParseAddresses(%q) = %q, %v; want %q", in, emails(got), err, want)
+		}
+	}
+}
+
+// TestFormatAddressesQuotedLocal: an address whose local part needs
+// quotes is written with them, and reads back as that one address.
+func TestFormatAddressesQuotedLocal(t *testing.T) {
+	tests := map[string]struct {
+		in   mailproxy.Address
+		want string
+	}{
+		"space":       {mailproxy.Address{Email: "john smith@example.net"}, `"john smith"@example.net`},
+		"named":       {mailproxy.Address{Name: "John", Email: "john smith@example.net"}, `John <"john smith"@example.net>`},
+		"attack":      {mailproxy.Address{Email: attackHeld}, attackReplyTo},
+		"attack name": {mailproxy.Address{Name: "Bob", Email: attackHeld}, "Bob <" + attackReplyTo + ">"},
+		"comma":       {mailproxy.Address{Email: "a,b@example.net"}, `"a,b"@example.net`},
+	}
+	for name, tc := range tests {
+		got := mailproxy.FormatAddresses([]mailproxy.Address{tc.in})
+		if got != tc.want {
+			t.Errorf("%s: FormatAddresses() = %q, want %q", name, got, tc.want)
+		}
+		back, err := mailproxy.ParseAddresses("To", got)
+		if err != nil || len(back) != 1 || back[0] != tc.in {
+			t.Errorf("%s: ParseAddresses(%q) = %+v, %v; want %+v alone", name, got, back, err, tc.in)
+		}
+	}
+}
+
+// TestCheckEnvelope: Check (of a message to send, not a draft) refuses
+// what Submitter.Send would, naming the field and the address.
+func TestCheckEnvelope(t *testing.T) {
+	tests := map[string]struct {
+		mod   func(o *mailproxy.Outgoing)
+		field string
+		named string
+	}{
+		"reply-to attack": {func(o *mailproxy.Outgoing) { o.To = addrs(attackHeld) }, "To", attackReplyTo + " cannot be used: it contains < or >"},
+		"typed attack":    {func(o *mailproxy.Outgoing) { o.Cc = addrs(`bob@corp.example> ORCPT=rfc822;x@evil.example`) }, "Cc", "cannot be used: it contains < or >"},
+		"bcc bad domain":  {func(o *mailproxy.Outgoing) { o.Bcc = addrs("ann@exa mple.org") }, "Bcc", `ann@exa mple.org cannot be used: it has a domain that is not valid`},
+		"sender":          {func(o *mailproxy.Outgoing) { o.From.Email = "demo" }, "Your address", "demo cannot be used: it is not a complete address"},
+	}
+	for name, tc := range tests {
+		o := &mailproxy.Outgoing{From: mailproxy.Address{Email: "me@example.org"}, To: addrs("a@example.net")}
+		tc.mod(o)
+		err := o.Check(false)
+		var ie *mailproxy.InputError
+		if !errors.As(err, &ie) || ie.Field != tc.field || !strings.Contains(ie.Reason, tc.named) {
+			t.Errorf("%s: Check() = %v; want %s refused naming %q", name, err, tc.field, tc.named)
+		}
+		if err := o.Check(true); err != nil {
+			t.Errorf("%s: Check(draft) = %v; a draft may keep what cannot be sent yet", name, err)
+		}
+	}
+	o := &mailproxy.Outgoing{From: mailproxy.Address{Email: "me@example.org"}, To: addrs("john smith@example.net", "ann@bücher.example")}
+	if err := o.Check(false); err != nil {
+		t.Errorf("Check() of quoted and IDN addresses = %v", err)
+	}
+}
+
+// TestBuildAddressHeaders: a local part that needs quotes is quoted in
+// the header (once), and an internationalized domain is written in
+// ASCII, as in the envelope.
+func TestBuildAddressHeaders(t *testing.T) {
+	o := &mailproxy.Outgoing{
+		From: mailproxy.Address{Email: "me@example.org"},
+		To:   []mailproxy.Address{{Name: "John", Email: "john smith@example.net"}, {Email: `"a b"@example.net`}, {Email: "ann@bücher.example"}},
+		Text: "hi\n",
+	}
+	raw, err := o.Build()
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	want := `To: "John" <"john smith"@example.net>, <"a b"@example.net>, <ann@xn--bcher-kva.example>`
+	if !strings.Contains(strings.ReplaceAll(string(raw), "\r\n ", " "), want+"\r\n") {
+		t.Errorf("message lacks %q:\n%s", want, raw)
+	}
+}

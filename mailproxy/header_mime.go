@@ -324,8 +324,10 @@ func unfold(s string) string {
 	return sb.String()
 }
 
-// cleanHeaderText replaces control characters other than tab with spaces,
-// repairs invalid UTF-8 and trims the result.
+// cleanHeaderText replaces control characters other than tab (C0, DEL,
+// C1, and the line and paragraph separators) with spaces, removes the
+// bidirectional controls (a right-to-left override turns "fdp.exe" into
+// "exe.pdf" on screen), repairs invalid UTF-8 and trims the result.
 func cleanHeaderText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if strings.IndexFunc(s, isControl) >= 0 {
@@ -336,12 +338,13 @@ func cleanHeaderText(s string) string {
 			return r
 		}, s)
 	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(stripBidi(s))
 }
 
-// isControl reports C0 controls other than tab, and DEL.
+// isControl reports C0 controls other than tab, DEL, C1 controls (U+0085
+// is a line break) and the Unicode line and paragraph separators.
 func isControl(r rune) bool {
-	return (r < 0x20 && r != '\t') || r == 0x7f
+	return (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029'
 }
 
 // tolerantWordDecoder decodes encoded-words for net/mail whatever the
@@ -443,32 +446,34 @@ func splitAddressList(s string) []Address {
 	return out
 }
 
-// looseAddress reads one address as best it can.
+// looseAddress reads one address as best it can. Quoted strings are
+// read as such, so a quoted local part (`"a b"@example.org`, even with
+// "<", "," or "@" inside) stays one address, held unquoted as net/mail
+// holds it.
 func looseAddress(p string) (Address, bool) {
 	p = strings.TrimSpace(p)
 	if p == "" {
 		return Address{}, false
 	}
-	if lt := strings.LastIndexByte(p, '<'); lt >= 0 {
+	if lt := lastOutsideQuotes(p, '<'); lt >= 0 {
 		email := p[lt+1:]
-		if gt := strings.IndexByte(email, '>'); gt >= 0 {
+		if gt := firstOutsideQuotes(email, '>'); gt >= 0 {
 			email = email[:gt]
 		}
 		name := unquoteName(p[:lt])
-		return Address{Name: DecodeHeaderText(name), Email: cleanHeaderText(strings.Trim(email, " \t\"'"))}, true
+		return Address{Name: DecodeHeaderText(name), Email: cleanHeaderText(heldAddress(email))}, true
 	}
 	if strings.Contains(p, "@") {
 		name := ""
-		if i := strings.IndexByte(p, '('); i >= 0 {
+		if i := firstOutsideQuotes(p, '('); i >= 0 {
 			name = strings.Trim(p[i:], "() \t")
 			p = p[:i]
 		}
-		fields := strings.Fields(p)
 		email := ""
 		var rest []string
-		for _, f := range fields {
+		for _, f := range fieldsOutsideQuotes(p) {
 			if email == "" && strings.Contains(f, "@") {
-				email = strings.Trim(f, "\"'")
+				email = heldAddress(f)
 			} else {
 				rest = append(rest, f)
 			}
@@ -483,6 +488,73 @@ func looseAddress(p string) (Address, bool) {
 		return Address{}, false
 	}
 	return Address{Name: name}, true
+}
+
+// heldAddress is an addr-spec as Address.Email holds it: a quoted local
+// part unquoted (`"a b"@x` is `a b@x`), quotes some mailers put around
+// the whole address dropped.
+func heldAddress(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		if u := s[1 : len(s)-1]; !strings.ContainsAny(u, "\"'") {
+			return strings.TrimSpace(u)
+		}
+	}
+	local, domain, ok := splitAddress(s)
+	if !ok {
+		return strings.Trim(s, "\"'")
+	}
+	return local + "@" + strings.TrimSpace(domain)
+}
+
+// firstOutsideQuotes and lastOutsideQuotes are the index of the first
+// or last c in s outside quoted strings, or -1.
+func firstOutsideQuotes(s string, c byte) int { return outsideQuotes(s, c, false) }
+
+func lastOutsideQuotes(s string, c byte) int { return outsideQuotes(s, c, true) }
+
+func outsideQuotes(s string, c byte, last bool) int {
+	at, quoted := -1, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && quoted:
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == c && !quoted:
+			if !last {
+				return i
+			}
+			at = i
+		}
+	}
+	return at
+}
+
+// fieldsOutsideQuotes splits s on blanks outside quoted strings.
+func fieldsOutsideQuotes(s string) []string {
+	var out []string
+	start, quoted := -1, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		blank := (c == ' ' || c == '\t') && !quoted
+		if !blank && start < 0 {
+			start = i
+		}
+		switch {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case blank && start >= 0:
+			out = append(out, s[start:i])
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 // unquoteName removes the quotes and backslash escapes around a display

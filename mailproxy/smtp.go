@@ -31,8 +31,9 @@ var (
 	ErrUnconfirmed = errors.New("mailproxy: delivery unconfirmed")
 )
 
-// RecipientError is a refused recipient. Its Address is the user's own
-// input, safe to show; Err holds the upstream reply, for logs only.
+// RecipientError is a recipient the server refused. Its Address is as
+// the server was given it (EnvelopeAddress's form), safe to show; Err
+// holds the upstream reply, for logs only.
 type RecipientError struct {
 	Address string
 	Err     error
@@ -99,13 +100,21 @@ func (s *Submitter) Upstream() Upstream { return s.o.SMTP }
 
 // Send submits msg (a complete RFC 5322 message, CRLF line ends) from the
 // envelope sender from to every address in rcpts, authenticating as
-// creds. It returns nil only when the server accepted the message for
-// every recipient. Errors wrap ErrAuth, ErrRecipient (*RecipientError),
-// ErrRejected, ErrUnconfirmed or ErrUnavailable; their text is for logs
-// only.
+// creds. Addresses are given as Address.Email holds them; each goes
+// through EnvelopeAddress before anything is dialled, so none can carry
+// an SMTP parameter or a second recipient, and a refused one is an
+// *AddressError (ErrBadInput) naming it, with nothing sent. It returns
+// nil only when the server accepted the message for every recipient.
+// Errors wrap ErrBadInput (*AddressError), ErrAuth, ErrRecipient
+// (*RecipientError), ErrRejected, ErrUnconfirmed or ErrUnavailable; the
+// text of all but *AddressError is for logs only.
 func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rcpts []string, msg []byte) error {
 	if len(rcpts) == 0 {
 		return fmt.Errorf("%w: no recipients", ErrRecipient)
+	}
+	env, err := envelopeOf(from, rcpts)
+	if err != nil {
+		return err
 	}
 	c, err := s.dial(ctx)
 	if err != nil {
@@ -119,11 +128,19 @@ func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rc
 	if err := s.auth(c, creds); err != nil {
 		return err
 	}
+	var mo *smtp.MailOptions
+	if env.utf8 != "" {
+		// RFC 6531: a non-ASCII local part needs the server's SMTPUTF8.
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			return &AddressError{Address: showAddress(env.utf8), Reason: "has letters before the @ that your mail server does not accept (it offers no SMTPUTF8)", Sender: env.utf8 == env.from}
+		}
+		mo = &smtp.MailOptions{UTF8: true}
+	}
 	// RFC 5321 §3.3: MAIL, then one RCPT per recipient, then DATA.
-	if err := c.Mail(from, nil); err != nil {
+	if err := c.Mail(env.from, mo); err != nil {
 		return s.classify("MAIL", err, ErrRejected)
 	}
-	for _, r := range rcpts {
+	for _, r := range env.rcpts {
 		if err := c.Rcpt(r, nil); err != nil {
 			var se *smtp.SMTPError
 			if errors.As(err, &se) && se.Code >= 500 {
@@ -161,6 +178,46 @@ func (s *Submitter) Send(ctx context.Context, creds Credentials, from string, rc
 	}
 	c.Quit() // the message is accepted; a failed QUIT changes nothing
 	return nil
+}
+
+// envelope is a checked SMTP envelope: every address as EnvelopeAddress
+// writes it, each recipient once.
+type envelope struct {
+	from  string
+	rcpts []string
+	utf8  string // the first address that needs SMTPUTF8, or ""
+}
+
+// envelopeOf checks the sender and every recipient with EnvelopeAddress.
+func envelopeOf(from string, rcpts []string) (*envelope, error) {
+	env := &envelope{}
+	f, err := EnvelopeAddress(from)
+	if err != nil {
+		var ae *AddressError
+		if errors.As(err, &ae) {
+			ae.Sender = true
+		}
+		return nil, err
+	}
+	env.from = f
+	if !isASCII(f) {
+		env.utf8 = f
+	}
+	seen := map[string]bool{}
+	for _, r := range rcpts {
+		a, err := EnvelopeAddress(r)
+		if err != nil {
+			return nil, err
+		}
+		if k := strings.ToLower(a); !seen[k] {
+			seen[k] = true
+			env.rcpts = append(env.rcpts, a)
+		}
+		if env.utf8 == "" && !isASCII(a) {
+			env.utf8 = a
+		}
+	}
+	return env, nil
 }
 
 // dial connects and greets: implicit TLS for smtps, STARTTLS (required)

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,5 +411,230 @@ func TestSendGreetingTimeout(t *testing.T) {
 		if err := sub.Send(context.Background(), demoCreds, "a@example.org", []string{"b@example.org"}, []byte("\r\n")); !errors.Is(err, mailproxy.ErrUnavailable) {
 			t.Errorf("%s: Send() to a silent server = %v, want ErrUnavailable", scheme, err)
 		}
+	}
+}
+
+// recordingPeer is an SMTP server that says yes to everything and keeps
+// every command line it is sent, as sent (DATA bodies aside): what a
+// real server would read as parameters or extra recipients shows here.
+// ext are the EHLO keywords it offers.
+func recordingPeer(t *testing.T, ext ...string) (url string, lines func() []string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				r := bufio.NewReader(c)
+				io.WriteString(c, "220 rec ESMTP\r\n")
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					line = strings.TrimRight(line, "\r\n")
+					mu.Lock()
+					got = append(got, line)
+					mu.Unlock()
+					switch verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0]); verb {
+					case "EHLO":
+						io.WriteString(c, "250-rec\r\n")
+						for _, e := range ext {
+							io.WriteString(c, "250-"+e+"\r\n")
+						}
+						io.WriteString(c, "250 HELP\r\n")
+					case "DATA":
+						io.WriteString(c, "354 go on\r\n")
+						for {
+							l, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if l == ".\r\n" {
+								break
+							}
+						}
+						io.WriteString(c, "250 queued\r\n")
+					case "QUIT":
+						io.WriteString(c, "221 bye\r\n")
+						return
+					default:
+						io.WriteString(c, "250 ok\r\n")
+					}
+				}
+			}()
+		}
+	}()
+	return "smtp+insecure://" + ln.Addr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+}
+
+// envelopeLines are the MAIL and RCPT lines of a session.
+func envelopeLines(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if u := strings.ToUpper(l); strings.HasPrefix(u, "MAIL") || strings.HasPrefix(u, "RCPT") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func recordingSubmitter(t *testing.T, ext ...string) (*mailproxy.Submitter, func() []string) {
+	t.Helper()
+	u, lines := recordingPeer(t, ext...)
+	up, err := mailproxy.ParseUpstream(u, "smtp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)}), lines
+}
+
+const injectionMail = "From: Bob <bob@corp.example>\r\n" +
+	`Reply-To: "x@evil.example, \"bob@corp.example> NOTIFY=SUCCESS,FAILURE X\""@evil.example` + "\r\n" +
+	"To: demo@example.org\r\nSubject: lunch?\r\nMessage-ID: <m1@corp.example>\r\n\r\nLunch?\r\n"
+
+// TestSendEnvelopeInjection is issue 12, item 3, below the handlers: a
+// Reply-To whose quoted local part holds `> NOTIFY=...` and a comma, and
+// a typed To holding `> ORCPT=...`, go the way a quick reply and the
+// compose form take them (ReplyRecipients, the To field, ParseAddresses,
+// Check, Recipients, Send). No MAIL or RCPT line may carry a parameter
+// or an extra recipient: the address is refused, named, and nothing is
+// dialled.
+func TestSendEnvelopeInjection(t *testing.T) {
+	msg := mailproxy.ParseMessage(strings.NewReader(injectionMail), 1<<20, mailproxy.ViewOptions{}, nil)
+	if len(msg.ReplyTo) != 1 {
+		t.Fatalf("Reply-To parsed as %d addresses, want one: %+v", len(msg.ReplyTo), msg.ReplyTo)
+	}
+	to, _ := mailproxy.ReplyRecipients(msg, "demo@example.org", false)
+	field := mailproxy.FormatAddresses(to)
+	if field != attackReplyTo {
+		t.Errorf("the reply's To field = %q, want the one address quoted: %q", field, attackReplyTo)
+	}
+	tests := map[string]struct {
+		typed string
+		n     int // addresses in it
+	}{
+		"quick reply":  {field, 1},
+		"compose":      {attackTyped, 1},
+		"compose, two": {"ann@example.net; " + attackTyped, 2},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			sub, lines := recordingSubmitter(t)
+			parsed, err := mailproxy.ParseAddresses("To", tc.typed)
+			if err != nil || len(parsed) != tc.n {
+				t.Errorf("ParseAddresses(%q) = %+v, %v; want %d addresses", tc.typed, parsed, err, tc.n)
+			}
+			o := &mailproxy.Outgoing{From: mailproxy.Address{Email: "demo@example.org"}, To: parsed, Subject: "Re: lunch?", Text: "Yes\n"}
+			err = o.Check(false)
+			var ie *mailproxy.InputError
+			if !errors.As(err, &ie) || ie.Field != "To" || !strings.Contains(ie.Reason, "cannot be used: it contains < or >") || !strings.Contains(ie.Reason, `@evil.example`) {
+				t.Errorf("Check() = %v; want the To address named and refused", err)
+			}
+			raw, _ := o.Build()
+			err = sub.Send(context.Background(), demoCreds, o.From.Email, o.Recipients(), raw)
+			var ae *mailproxy.AddressError
+			if !errors.As(err, &ae) || !errors.Is(err, mailproxy.ErrBadInput) || ae.Sender || ae.Reason != "contains < or >" {
+				t.Errorf("Send() = %v; want an *AddressError for the recipient", err)
+			}
+			for _, l := range envelopeLines(lines()) {
+				t.Errorf("sent %q; want nothing sent", l)
+			}
+		})
+	}
+}
+
+// TestSendEnvelopeQuoted: addresses that need quoting are quoted, each
+// is one RCPT with nothing after its closing bracket, internationalized
+// domains go in ASCII, a recipient given twice goes once.
+func TestSendEnvelopeQuoted(t *testing.T) {
+	sub, lines := recordingSubmitter(t)
+	rcpts := []string{"john smith@example.net", `"a,b"@example.net`, "a;b@example.net", "ann@bücher.example", "ann@[192.0.2.1]", "John Smith@example.net"}
+	if err := sub.Send(context.Background(), demoCreds, "demo@example.org", rcpts, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+		t.Fatalf("Send() = %v", err)
+	}
+	want := []string{
+		"MAIL FROM:<demo@example.org>",
+		`RCPT TO:<"john smith"@example.net>`,
+		`RCPT TO:<"a,b"@example.net>`,
+		`RCPT TO:<"a;b"@example.net>`,
+		"RCPT TO:<ann@xn--bcher-kva.example>",
+		"RCPT TO:<ann@[192.0.2.1]>",
+	}
+	if got := envelopeLines(lines()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("envelope:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSendEnvelopeSender: MAIL FROM goes through the same gate; a sender
+// that is not a complete address is refused as the sender's.
+func TestSendEnvelopeSender(t *testing.T) {
+	for _, from := range []string{"demo", "demo@example.org> RET=FULL", "demo@example.org\r\nRCPT TO:<x@evil.example>"} {
+		sub, lines := recordingSubmitter(t)
+		err := sub.Send(context.Background(), demoCreds, from, []string{"ann@example.net"}, []byte("Subject: x\r\n\r\nhi\r\n"))
+		var ae *mailproxy.AddressError
+		if !errors.As(err, &ae) || !ae.Sender {
+			t.Errorf("Send(from %q) = %v; want an *AddressError for the sender", from, err)
+		}
+		if got := envelopeLines(lines()); len(got) != 0 {
+			t.Errorf("Send(from %q) sent %q", from, got)
+		}
+	}
+}
+
+// TestSendEnvelopeUTF8: a non-ASCII local part (RFC 6531) goes only to a
+// server that offers SMTPUTF8, with the SMTPUTF8 parameter; to any other
+// it is refused, naming the address, before MAIL.
+func TestSendEnvelopeUTF8(t *testing.T) {
+	msg := []byte("Subject: x\r\n\r\nhi\r\n")
+	sub, lines := recordingSubmitter(t)
+	err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"jörg@bücher.example"}, msg)
+	var ae *mailproxy.AddressError
+	if !errors.As(err, &ae) || ae.Address != "jörg@xn--bcher-kva.example" || !strings.Contains(ae.Reason, "SMTPUTF8") {
+		t.Errorf("Send() without SMTPUTF8 = %v; want an *AddressError naming the address", err)
+	}
+	if got := envelopeLines(lines()); len(got) != 0 {
+		t.Errorf("sent %q without SMTPUTF8", got)
+	}
+
+	sub, lines = recordingSubmitter(t, "SMTPUTF8")
+	if err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"jörg@bücher.example", "ann@example.net"}, msg); err != nil {
+		t.Fatalf("Send() with SMTPUTF8 = %v", err)
+	}
+	want := "MAIL FROM:<demo@example.org> SMTPUTF8\nRCPT TO:<jörg@xn--bcher-kva.example>\nRCPT TO:<ann@example.net>"
+	if got := strings.Join(envelopeLines(lines()), "\n"); got != want {
+		t.Errorf("envelope:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSendEnvelopeGoSMTP: against go-smtp's own server (the demo), a
+// quoted local part arrives as the one address it is, and the injection
+// reaches it not at all.
+func TestSendEnvelopeGoSMTP(t *testing.T) {
+	srv, sub := newSubmitter(t, nil)
+	if err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"john smith@example.net"}, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+		t.Fatalf("Send() = %v", err)
+	}
+	if err := sub.Send(context.Background(), demoCreds, "demo@example.org", []string{"ann@example.net", attackHeld}, []byte("Subject: x\r\n\r\nhi\r\n")); !errors.Is(err, mailproxy.ErrBadInput) {
+		t.Errorf("Send(attack) = %v, want ErrBadInput", err)
+	}
+	subs := srv.Submissions()
+	if len(subs) != 1 || strings.Join(subs[0].To, "|") != "john smith@example.net" {
+		t.Errorf("server got %+v; want one message to john smith@example.net", subs)
 	}
 }
