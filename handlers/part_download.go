@@ -85,13 +85,21 @@ func contentDisposition(disp, name string) string {
 	if name == "" {
 		name = "attachment"
 	}
-	// Characters no file system or shell should see in a name.
+	// Characters no file system or shell should see in a name, and no
+	// bidirectional controls: "invoice\u202Efdp.exe" would be saved as a
+	// program that the file manager shows as "invoiceexe.pdf".
 	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || strings.ContainsRune(`"\/<>:|?*`, r) {
+		switch {
+		case mailproxy.IsBidiControl(r):
+			return -1
+		case r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || strings.ContainsRune(`"\/<>:|?*`, r):
 			return '_'
 		}
 		return r
 	}, name)
+	if strings.Trim(name, " .") == "" {
+		name = "attachment"
+	}
 	ascii := strings.Map(func(r rune) rune {
 		if r > 0x7e {
 			return '_'

@@ -181,14 +181,15 @@ func paramValue(params map[string]string, key string) string {
 	return DecodeHeaderText(params[key])
 }
 
-// cleanFilename keeps the last path element and drops control characters.
+// cleanFilename keeps the last path element and drops control characters
+// and bidirectional controls (no "invoice\u202Efdp.exe" shown as a PDF).
 func cleanFilename(name string) string {
 	name = DecodeHeaderText(name)
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
 	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r == 0x7f || IsBidiControl(r) {
 			return -1
 		}
 		return r

@@ -438,14 +438,15 @@ func attachmentName(e *entity, subject string) string {
 }
 
 // cleanFileName keeps the last path element of a file name and removes
-// characters that are unsafe in a file name or a header.
+// characters that are unsafe in a file name or a header, and the
+// bidirectional controls that disguise one (an "exe" shown as "pdf").
 func cleanFileName(s string) string {
 	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
 		s = s[i+1:]
 	}
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || r == 0x7f || IsBidiControl(r):
 			return -1
 		case strings.ContainsRune(`"*:<>?|`, r):
 			return '_'

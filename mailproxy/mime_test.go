@@ -556,6 +556,21 @@ func FuzzParseMessage(f *testing.F) {
 		if bad := activeContent(m.Body.HTML); bad != "" {
 			t.Fatalf("ParseMessage body HTML has %s: %q", bad, m.Body.HTML)
 		}
+		// Nothing shown on one line may reorder itself on screen.
+		shown := []string{m.Subject}
+		for _, l := range [][]Address{m.From, m.To, m.Cc, m.ReplyTo} {
+			for _, a := range l {
+				shown = append(shown, a.Name, a.Email)
+			}
+		}
+		for _, a := range m.Attachments {
+			shown = append(shown, a.Name)
+		}
+		for _, s := range shown {
+			if strings.IndexFunc(s, IsBidiControl) >= 0 {
+				t.Fatalf("ParseMessage shows %q, with a bidirectional control", s)
+			}
+		}
 		checkPartsExtract(t, "fuzz", data)
 	})
 }

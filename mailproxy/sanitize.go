@@ -137,22 +137,29 @@ var dropElements = map[string]bool{
 // replaced by their text.
 const maxNesting = 200
 
-// textOf returns the text inside n, leaving out elements that are
-// dropped with their content.
+// textOf returns the text inside n that a reader sees, leaving out
+// elements that are dropped with their content and hidden ones (as
+// htmlToText does): flattening must not bring hidden text to light.
 func (s *sanitizer) textOf(n *nethtml.Node) string {
 	var b strings.Builder
-	var walk func(*nethtml.Node)
-	walk = func(n *nethtml.Node) {
+	var walk func(*nethtml.Node, textState)
+	walk = func(n *nethtml.Node, st textState) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			switch {
 			case c.Type == nethtml.TextNode:
-				b.WriteString(c.Data)
+				if st.shows() {
+					b.WriteString(c.Data)
+				}
 			case c.Type == nethtml.ElementNode && c.Namespace == "" && !dropElements[c.Data]:
-				walk(c)
+				if cst, hidden := elementTextState(c.Attr, st); !hidden {
+					walk(c, cst)
+				}
 			}
 		}
 	}
-	walk(n)
+	if st, hidden := elementTextState(n.Attr, rootTextState); !hidden {
+		walk(n, st)
+	}
 	return b.String()
 }
 
@@ -212,6 +219,10 @@ func (s *sanitizer) cleanAttrs(n *nethtml.Node) {
 			if a.Val == "" {
 				continue
 			}
+		case key == "hidden":
+			// Kept (as hidden="") so that what other mail programs hide
+			// stays hidden here, and out of replies and previews.
+			a.Val = ""
 		case strings.Contains(strings.ToLower(browserURL(a.Val)), "script:"):
 			// Harmless in a title or alt, but nothing that reads like a
 			// script URL leaves the sanitizer.
@@ -419,12 +430,17 @@ var allowedCSS = map[string]bool{
 	"caption-side": true, "empty-cells": true, "overflow": true,
 	"overflow-x": true, "overflow-y": true, "visibility": true,
 	"opacity": true, "position": true, "box-sizing": true,
+	// Browsers ignore it; kept so that text hidden from Outlook is left
+	// out of replies and previews (htmlToText) like any hidden text.
+	"mso-hide": true,
 }
 
 var (
-	cssFuncRe     = regexp.MustCompile(`([a-z_\-][a-z0-9_\-]*)\s*\(`)
-	cssNegativeRe = regexp.MustCompile(`-\s*[0-9.]`)
-	cssBadWords   = []string{
+	cssFuncRe = regexp.MustCompile(`([a-z_\-][a-z0-9_\-]*)\s*\(`)
+	// cssPlainLengthRe is a length, percentage or number written plainly:
+	// digits and a unit, no sign, no exponent, no function.
+	cssPlainLengthRe = regexp.MustCompile(`^([0-9]{1,6}(\.[0-9]{1,4})?|\.[0-9]{1,4})(px|em|rem|ex|ch|%|pt|pc|cm|mm|in|q|vw|vh|vmin|vmax)?$`)
+	cssBadWords      = []string{
 		"url", "expression", "javascript", "vbscript", "script", "behavior",
 		"binding", "image", "import", "/*", "*/", "\\", "@", "<", ">",
 		"{", "}", ";", "&", "`", "!",
@@ -433,7 +449,8 @@ var (
 
 // safeCSSValue reports whether a declaration value is safe for prop: no
 // URLs, scripts, escapes, comments or functions other than colours and
-// calc(), no negative margins, and only static or relative positioning.
+// calc(), only static or relative positioning, and margins and indents
+// that cannot pull the mail over the page around it (see offsetValue).
 func safeCSSValue(prop, v string) bool {
 	if len(v) == 0 || len(v) > 300 {
 		return false
@@ -463,8 +480,44 @@ func safeCSSValue(prop, v string) bool {
 	switch {
 	case prop == "position":
 		return lv == "static" || lv == "relative"
-	case strings.HasPrefix(prop, "margin"):
-		return !cssNegativeRe.MatchString(lv)
+	case plainCSSProps[prop] && strings.Contains(lv, "("):
+		// Values that hide text are read by htmlToText; one it cannot
+		// compute must not hide text on the page and not in a reply.
+		return false
+	case prop == "mso-hide":
+		return lv == "all"
+	case prop == "margin":
+		return offsetValue(lv, 4)
+	case strings.HasPrefix(prop, "margin-"), prop == "text-indent":
+		return offsetValue(lv, 1)
+	}
+	return true
+}
+
+// plainCSSProps are the properties whose values may hide text (see
+// htmlToText): no functions there.
+var plainCSSProps = map[string]bool{
+	"font": true, "font-size": true, "opacity": true,
+	"height": true, "max-height": true, "width": true, "max-width": true,
+}
+
+// offsetValue reports whether v, a lower-cased margin or text-indent
+// value, is at most n plain non-negative lengths (or "auto", a margin's
+// only keyword worth keeping). A negative margin or indent moves the mail
+// up or to the left, over the page's own header and buttons, and a sign
+// is not the only way to write one: calc(0px - +260px), calc(0px -
+// (1px)), min(), max(), clamp(), var(), env(), infinity and keywords such
+// as inherit all compute one. So nothing is read but digits and a unit:
+// whatever else a value holds, the declaration is dropped.
+func offsetValue(v string, n int) bool {
+	f := strings.Fields(v)
+	if len(f) == 0 || len(f) > n {
+		return false
+	}
+	for _, t := range f {
+		if t != "auto" && !cssPlainLengthRe.MatchString(t) {
+			return false
+		}
 	}
 	return true
 }
@@ -479,13 +532,23 @@ func cleanStyle(style string) string {
 			continue
 		}
 		prop := strings.ToLower(strings.TrimSpace(d[:i]))
-		val := strings.TrimSpace(d[i+1:])
+		val := stripImportant(strings.TrimSpace(d[i+1:]))
 		if !allowedCSS[prop] || !safeCSSValue(prop, val) {
 			continue
 		}
 		out = append(out, prop+": "+val)
 	}
 	return strings.Join(out, "; ")
+}
+
+// stripImportant drops a value's "!important": the declaration is kept
+// (a preheader's "display: none !important" stays hidden) but cannot
+// override the page's own rules for mail.
+func stripImportant(v string) string {
+	if i := strings.LastIndexByte(v, '!'); i >= 0 && strings.EqualFold(strings.TrimSpace(v[i+1:]), "important") {
+		return strings.TrimSpace(v[:i])
+	}
+	return v
 }
 
 // splitCSS splits declarations on semicolons outside quotes and
@@ -559,6 +622,7 @@ func newEmailPolicy() *bluemonday.Policy {
 	p.AllowAttrs("border", "cellpadding", "cellspacing").Matching(num).OnElements("table", "img")
 	p.AllowAttrs("colspan", "rowspan").Matching(num).OnElements("td", "th")
 	p.AllowAttrs("nowrap").Matching(regexp.MustCompile(`(?i)^(|nowrap)$`)).OnElements("td", "th")
+	p.AllowAttrs("hidden").Matching(regexp.MustCompile(`^$`)).Globally()
 	p.AllowAttrs("dir").Matching(regexp.MustCompile(`(?i)^(ltr|rtl|auto)$`)).Globally()
 	p.AllowAttrs("lang").Matching(regexp.MustCompile(`^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8}){0,4}$`)).Globally()
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]{1,6}$`)).OnElements("ol")
@@ -571,6 +635,10 @@ func newEmailPolicy() *bluemonday.Policy {
 	for _, prop := range props {
 		p.AllowStyles(prop).MatchingHandler(func(v string) bool { return safeCSSValue(prop, v) }).Globally()
 	}
+	// bluemonday strips vendor prefixes, "mso-" among them, before it looks
+	// a property up: mso-hide is known to it as "hide". Only cleanStyle's
+	// output reaches it, where no other "hide" can be.
+	p.AllowStyles("hide").MatchingHandler(func(v string) bool { return safeCSSValue("mso-hide", v) }).Globally()
 
 	p.RequireParseableURLs(true)
 	p.AllowURLSchemes("http", "https", "mailto")
@@ -583,55 +651,4 @@ func newEmailPolicy() *bluemonday.Policy {
 	}
 	p.SkipElementsContent(skip...)
 	return p
-}
-
-// htmlToText extracts the text of HTML, without the content of scripts,
-// styles and other non-text elements and, with skipQuotes, without
-// blockquotes (unless nothing else is left). Block elements and line
-// breaks become line breaks. It copes with HTML cut anywhere.
-func htmlToText(s string, skipQuotes bool) string {
-	var b strings.Builder
-	z := nethtml.NewTokenizer(strings.NewReader(s))
-	skip, quote := 0, 0
-	for {
-		tt := z.Next()
-		switch tt {
-		case nethtml.ErrorToken:
-			out := b.String()
-			if skipQuotes && strings.TrimSpace(out) == "" {
-				return htmlToText(s, false)
-			}
-			return out
-		case nethtml.TextToken:
-			if skip == 0 && (quote == 0 || !skipQuotes) {
-				b.Write(z.Text())
-			}
-		case nethtml.StartTagToken, nethtml.SelfClosingTagToken, nethtml.EndTagToken:
-			name, _ := z.TagName()
-			tag := string(name)
-			start := tt == nethtml.StartTagToken
-			switch tag {
-			case "script", "style", "title", "textarea", "xmp", "noscript",
-				"template", "svg", "math", "select", "noembed", "noframes", "iframe", "object":
-				if start {
-					skip++
-				} else if tt == nethtml.EndTagToken && skip > 0 {
-					skip--
-				}
-			case "blockquote":
-				if start {
-					quote++
-				} else if tt == nethtml.EndTagToken && quote > 0 {
-					quote--
-				}
-				b.WriteByte('\n')
-			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-				"table", "ul", "ol", "dl", "dt", "dd", "hr", "pre", "section",
-				"article", "header", "footer", "address", "center":
-				b.WriteByte('\n')
-			case "td", "th", "img":
-				b.WriteByte(' ')
-			}
-		}
-	}
 }

@@ -69,12 +69,37 @@ func activeContent(out string) string {
 				if badPositionRe.MatchString(val) {
 					return "style " + val
 				}
+				if bad := movingOffset(val); bad != "" {
+					return "style " + bad
+				}
 			}
 			if strings.Contains(val, "javascript:") || strings.Contains(val, "vbscript:") {
 				return "attribute value " + val
 			}
 		}
 	}
+}
+
+// movingOffset returns a margin or text-indent declaration of a style
+// attribute that could pull the mail over the page (a sign, a function,
+// a keyword other than auto), or "".
+func movingOffset(style string) string {
+	for _, d := range strings.Split(style, ";") {
+		prop, val, ok := strings.Cut(d, ":")
+		if !ok {
+			continue
+		}
+		prop = strings.TrimSpace(prop)
+		if !strings.HasPrefix(prop, "margin") && prop != "text-indent" {
+			continue
+		}
+		for _, w := range strings.Fields(val) {
+			if strings.ContainsAny(w, "-+()*/,") || (w != "auto" && !strings.ContainsAny(w[:1], "0123456789.")) {
+				return d
+			}
+		}
+	}
+	return ""
 }
 
 func TestSanitizeHTMLXSS(t *testing.T) {
@@ -274,4 +299,111 @@ func FuzzSanitizeHTML(f *testing.F) {
 			t.Fatalf("not a fixed point: SanitizeHTML(%q) = %q, again %q", in, out, again)
 		}
 	})
+}
+
+// TestSanitizeHTMLOverlay: no margin or indent that moves the mail up or
+// left, over the page's own header and buttons, however it is computed.
+func TestSanitizeHTMLOverlay(t *testing.T) {
+	dropped := []string{
+		"margin-top: -260px",
+		"margin-top: calc(0px - +260px)",
+		"margin-top: calc(0px - (260px))",
+		"margin-top: calc(0px - (+260px))",
+		"margin-top: calc(-1 * 260px)",
+		"margin-top: calc(260px * -1)",
+		"margin-top: calc(0px - infinity * 1px)",
+		"margin-top: calc(-infinity * 1px)",
+		"margin-top: min(0px, -260px)",
+		"margin-top: max(-260px, -300px)",
+		"margin-top: clamp(-300px, -260px, -200px)",
+		"margin-top: var(--x)",
+		"margin-top: env(safe-area-inset-top)",
+		"margin-top: -.5em",
+		"margin-top: - 5px",
+		"margin-top: +-5px",
+		"margin-top: -0",
+		"margin-top: 1e3px",
+		"margin-top: -1e3px",
+		"margin-top: inherit",
+		"margin-top: revert",
+		"margin-left: -100vw",
+		"margin: 0 0 0 -200px",
+		"margin: -5px auto",
+		"margin: 1px 2px 3px 4px 5px",
+		"MARGIN-TOP: -260PX",
+		"margin-top: -260px !important",
+		"margin-bottom: calc(1px - 2px)",
+		"text-indent: -9999px",
+		"text-indent: calc(0px - 9999px)",
+		"position: fixed",
+		"position: absolute !important",
+		"position: sticky",
+		"top: -100px",
+		"inset: 0",
+		"transform: translateY(-300px)",
+		"translate: 0 -300px",
+		"z-index: 9999",
+		"box-shadow: 0 -500px 0 500px red",
+		"outline: 500px solid red",
+		"text-shadow: 0 -300px red",
+		"zoom: 10",
+		"clip-path: inset(0)",
+	}
+	for _, d := range dropped {
+		in := `<p style="color: red; ` + d + `">x</p>`
+		got, _ := SanitizeHTML(in, SanitizeOptions{})
+		if got != `<p style="color: red">x</p>` {
+			t.Errorf("SanitizeHTML(%q) = %q, want the declaration dropped", in, got)
+		}
+	}
+	kept := map[string]string{
+		"margin: 0 auto":                 `margin: 0 auto`,
+		"margin: 10px 5% 0.5em .25rem":   `margin: 10px 5% 0.5em .25rem`,
+		"margin-top: 20px !important":    `margin-top: 20px`,
+		"MARGIN-LEFT: 12PX":              `margin-left: 12PX`,
+		"text-indent: 2em":               `text-indent: 2em`,
+		"width: calc(100% - 20px)":       ``,
+		"display: none !important":       `display: none`,
+		"mso-hide: all":                  `mso-hide: all`,
+		"mso-hide: none":                 ``,
+		"font-size: calc(0px + 0px)":     ``,
+		"opacity: calc(0)":               ``,
+		"max-height: min(0px, 10px)":     ``,
+		"padding: 0 0 0 10px":            `padding: 0 0 0 10px`,
+		"letter-spacing: -0.5px":         `letter-spacing: -0.5px`,
+		"position: relative":             `position: relative`,
+		"vertical-align: -2px":           `vertical-align: -2px`,
+		"line-height: 0; font-size: 0px": `line-height: 0; font-size: 0px`,
+	}
+	for d, want := range kept {
+		in := `<p style="` + d + `">x</p>`
+		w := `<p>x</p>`
+		if want != "" {
+			w = `<p style="` + want + `">x</p>`
+		}
+		got, _ := SanitizeHTML(in, SanitizeOptions{})
+		if got != w {
+			t.Errorf("SanitizeHTML(%q) = %q, want %q", in, got, w)
+		}
+	}
+}
+
+// TestSanitizeHTMLKeepsHidden: what other mail programs hide stays hidden,
+// so that the message page, replies and previews agree.
+func TestSanitizeHTMLKeepsHidden(t *testing.T) {
+	tests := map[string]string{
+		`<div hidden>x</div>`:                                      `<div hidden="">x</div>`,
+		`<div HIDDEN="until-found">x</div>`:                        `<div hidden="">x</div>`,
+		`<span hidden="hidden" title="t">x</span>`:                 `<span hidden="" title="t">x</span>`,
+		`<div style="display:none!important;mso-hide:all">x</div>`: `<div style="display: none; mso-hide: all">x</div>`,
+	}
+	for in, want := range tests {
+		got, _ := SanitizeHTML(in, SanitizeOptions{})
+		if got != want {
+			t.Errorf("SanitizeHTML(%q) = %q, want %q", in, got, want)
+		}
+		if again, _ := SanitizeHTML(got, SanitizeOptions{}); again != got {
+			t.Errorf("not a fixed point: %q, again %q", got, again)
+		}
+	}
 }

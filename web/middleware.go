@@ -84,7 +84,11 @@ const DefaultCSP = "default-src 'none'; script-src 'none'; style-src 'self' 'uns
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders sets the headers every response carries. Pages hold
-// private mail, so nothing but static files may be cached.
+// private mail, so every response starts as "Cache-Control: no-store",
+// whatever its path (a mail folder may well be called "static"); only the
+// handler of the content-hashed assets replaces it with its long cache
+// header, and only for a file it actually serves. No path test here: one
+// would either let private pages be cached or depend on the base path.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -94,9 +98,7 @@ func SecurityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		if !strings.Contains(r.URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		h.Set("Cache-Control", "no-store")
 		if IsHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
