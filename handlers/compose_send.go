@@ -132,9 +132,7 @@ func (h *Handler) takeUploads(r *http.Request, form *composeForm) string {
 		case errors.Is(err, errTooBig):
 			return "The attachments are too big: at most " + templates.FormatSize(h.cfg.MaxUpload) + " in all. Nothing was sent; " + fh.Filename + " was not attached."
 		case errors.Is(err, errShareFull):
-			return "You have no more room for attachments: each user may keep at most " + templates.FormatSize(userShare(h.cfg.MaxUpload)) +
-				" attached, counting the messages you are writing in other tabs or on other devices. Nothing was sent; " + fh.Filename +
-				" was not attached. Send those messages or remove their attachments first (attachments of a message you leave are forgotten after two hours)."
+			return "Nothing was sent. " + shareFullText(h.cfg.MaxUpload, fh.Filename)
 		case errors.Is(err, errStoreFull):
 			return "The server has no room for more attachments just now. Nothing was sent; try again in a few minutes."
 		case err != nil:
@@ -326,4 +324,12 @@ func sendProblem(err error) string {
 		return "The mail server refused this message (it may be too big, or sending from this address is not allowed). Nothing was sent; your message is kept below."
 	}
 	return "The mail server could not be reached or did not answer in time. Nothing was sent; your message is kept below. Try again in a moment."
+}
+
+// shareFullText says that what (file names) could not be attached
+// because the user's share of the attachment store is used up.
+func shareFullText(perForm int64, what string) string {
+	return "You have no more room for attachments: each user may keep at most " + templates.FormatSize(userShare(perForm)) +
+		" attached, counting the messages you are writing in other tabs or on other devices; " + what +
+		" was not attached. Send those messages or remove their attachments first (attachments of a message you leave are forgotten after two hours, or when you sign out)."
 }

@@ -74,6 +74,9 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			h.cfg.Logger.WarnContext(r.Context(), "attaching the original message", "err", err)
 			problem = "Could not attach the original message (too big or unavailable)."
+			if errors.Is(err, errShareFull) {
+				problem = shareFullText(h.cfg.MaxUpload, "the original message")
+			}
 		}
 		h.renderCompose(w, r, http.StatusOK, p, problem)
 		return
@@ -205,6 +208,7 @@ func (h *Handler) copyAttachments(ctx context.Context, us *userSession, folder, 
 	}
 	form := h.compose.form(us.id, token)
 	var missed []string
+	full := false
 	for _, a := range msg.Attachments {
 		if a.Inline && a.CID != "" {
 			continue // images of HTML mail; the forward is plain text
@@ -217,7 +221,11 @@ func (h *Handler) copyAttachments(ctx context.Context, us *userSession, folder, 
 		if err != nil {
 			h.cfg.Logger.WarnContext(ctx, "attaching an attachment of the original", "err", err)
 			missed = append(missed, a.Name)
+			full = full || errors.Is(err, errShareFull)
 		}
+	}
+	if full {
+		return shareFullText(h.cfg.MaxUpload, strings.Join(missed, ", "))
 	}
 	if len(missed) > 0 {
 		return "Could not attach " + strings.Join(missed, ", ") + " (too big or unavailable)."

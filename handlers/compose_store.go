@@ -2,10 +2,10 @@ package handlers
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/web"
 )
 
@@ -99,7 +99,22 @@ func (s *composeStore) setUser(sid, user string) {
 	if _, ok := s.users[sid]; !ok && len(s.users) >= maxUsers {
 		return
 	}
-	s.users[sid] = sessionUser{name: strings.ToLower(user), touched: s.now()}
+	s.users[sid] = sessionUser{name: mailproxy.UserKey(user), touched: s.now()}
+}
+
+// endSession forgets what session sid kept (signing out): its forms and
+// their attachments, freeing its share and the user's at once.
+func (s *composeStore) endSession(sid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, f := range s.forms {
+		if f.sid == sid {
+			s.chargeLocked(f, -f.sizeLocked())
+			delete(s.forms, k)
+		}
+	}
+	delete(s.names, sid)
+	delete(s.users, sid)
 }
 
 // chargeLocked adds n bytes (or frees, n < 0) to the store and to f's

@@ -132,6 +132,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if id, ok := h.cfg.Sessions.ID(r); ok {
 		h.cfg.Mail.Logout(id)
+		h.compose.endSession(id)
 	}
 	if err := h.cfg.Sessions.End(w, r); err != nil {
 		web.LogError(r.Context(), r, "ending session", err)

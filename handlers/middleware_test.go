@@ -211,3 +211,26 @@ func TestSlowSignedOutCompose(t *testing.T) {
 	conn.Close()
 	<-done
 }
+
+// TestComposeStoreEndSession: signing out frees the session's share and
+// its user's at once (they were held for two hours).
+func TestComposeStoreEndSession(t *testing.T) {
+	now := time.Now()
+	s := newComposeStore(4000, time.Hour, func() time.Time { return now })
+	const perForm = 1000
+	s.setUser("s1", "ann")
+	if err := s.attach(s.form("s1", "t1"), upload{name: "f", data: make([]byte, 1000)}, perForm); err != nil {
+		t.Fatal(err)
+	}
+	s.setUser("s2", "ANN")
+	if err := s.attach(s.form("s2", "t2"), upload{name: "f", data: make([]byte, 300)}, perForm); err != errShareFull {
+		t.Fatalf("before sign-out = %v, want errShareFull", err)
+	}
+	s.endSession("s1")
+	if err := s.attach(s.form("s2", "t3"), upload{name: "f", data: make([]byte, 1000)}, perForm); err != nil {
+		t.Errorf("after the other session signed out = %v", err)
+	}
+	if got := len(s.files(s.form("s1", "t1"))); got != 0 {
+		t.Errorf("signed-out session still has %d files", got)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,7 +207,7 @@ type pop3Entry struct {
 // Session returns the mail session for a session id, bound to creds for
 // (re)connecting. It does no I/O.
 func (b *POP3Backend) Session(id string, creds Credentials) Session {
-	key := strings.ToLower(creds.Username)
+	key := UserKey(creds.Username)
 	b.mu.Lock()
 	e := b.entries[id]
 	if e != nil && e.key != key {
