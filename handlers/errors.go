@@ -10,6 +10,10 @@ import (
 	"github.com/thumbmail/thumbmail/web"
 )
 
+// errSessionStore marks a failure of the session store (Redis): the user
+// may well still be signed in, so it is never a reason to sign in again.
+var errSessionStore = errors.New("session store failed")
+
 // fail is the one place errors become responses: the real error is
 // logged, the page says in plain words what happened and what to do.
 // Upstream text never reaches the page.
@@ -25,6 +29,18 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.cfg.Sessions.End(w, r)
 		web.Redirect(w, r, h.url(r, "/login?n=expired"))
 		return
+	case errors.Is(err, mailproxy.ErrFolderReset):
+		// The page's or the form's ids are of an earlier UIDVALIDITY:
+		// the folder's newest messages, with a notice.
+		web.LogError(r.Context(), r, "stale ids", err)
+		web.Redirect(w, r, withNotice(h.base(r, "").FolderURL(folderOr(r), 1, 0), "folderreset"))
+		return
+	case errors.Is(err, errSessionStore):
+		p = templates.ErrorPage{Status: http.StatusServiceUnavailable, Heading: "Temporarily unavailable",
+			Message: "We could not check your sign-in just now. Please try again in a moment."}
+		if r.Method == http.MethodGet {
+			p.Retry = h.localURI(r)
+		}
 	case errors.Is(err, mailproxy.ErrNotFound):
 		p = templates.ErrorPage{Status: http.StatusNotFound, Heading: "Not found", Message: "This folder or message does not exist (any more). It may have been moved or deleted by another mail program."}
 	case errors.Is(err, mailproxy.ErrTooManyConnections):

@@ -7,6 +7,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -124,13 +125,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 		if err != nil && err != web.ErrNoSession {
 			// The session store (Redis) failed: the session may well be
 			// alive, so do not send the user to sign in.
-			web.LogError(r.Context(), r, "loading session", err)
-			p := templates.ErrorPage{Status: http.StatusServiceUnavailable, Heading: "Temporarily unavailable",
-				Message: "We could not check your sign-in just now. Please try again in a moment."}
-			if r.Method == http.MethodGet {
-				p.Retry = h.url(r, h.localURI(r))
-			}
-			web.Render(w, r, p.Status, templates.Error(h.base(r, p.Heading), p))
+			h.fail(w, r, fmt.Errorf("%w: %w", errSessionStore, err))
 			return
 		}
 		if err != nil {
@@ -152,7 +147,7 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
-		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds), collect: p.Collect && h.isPOP3()}
+		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds), collect: p.Collect && h.offersCollect()}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, us)))
 	})
 }
@@ -197,12 +192,9 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 	return b
 }
 
-// isPOP3 reports whether users sign in to a POP3 server, which offers
-// the "collect and delete" choice at sign-in.
-func (h *Handler) isPOP3() bool {
-	_, ok := h.cfg.Mail.(*mailproxy.POP3Backend)
-	return ok
-}
+// offersCollect reports whether the backend offers the "collect and
+// delete" choice at sign-in (POP3), said by its Caps.
+func (h *Handler) offersCollect() bool { return h.cfg.Mail.Caps().Collect }
 
 func (h *Handler) clock() templates.Clock {
 	return templates.Clock{Now: h.cfg.Now(), Loc: h.cfg.Location}

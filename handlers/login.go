@@ -25,7 +25,7 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	if !web.LocalPath(next) {
 		next = ""
 	}
-	web.Render(w, r, http.StatusOK, templates.Login(b, templates.LoginPage{Next: next, Persistent: false, POP3: h.isPOP3()}))
+	web.Render(w, r, http.StatusOK, templates.Login(b, templates.LoginPage{Next: next, Persistent: false, POP3: h.offersCollect()}))
 }
 
 // login checks the credentials against the mail server, starts a new
@@ -85,7 +85,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	collect := h.isPOP3() && r.PostForm.Get("collect") == "1"
+	collect := h.offersCollect() && r.PostForm.Get("collect") == "1"
 	payload, _ := json.Marshal(sessionPayload{Username: user, Password: pass, Collect: collect})
 	persistent := r.PostForm.Get("keep") == "1"
 	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
@@ -122,7 +122,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 		Username:   r.PostForm.Get("username"),
 		Next:       next,
 		Persistent: r.PostForm.Get("keep") == "1",
-		POP3:       h.isPOP3(),
+		POP3:       h.offersCollect(),
 		Collect:    r.PostForm.Get("collect") == "1",
 	}))
 }

@@ -167,9 +167,6 @@ func (h *Handler) actFailed(w http.ResponseWriter, r *http.Request, back string,
 	case errors.Is(err, mailproxy.ErrNotMoved):
 		web.LogError(r.Context(), r, "move refused", err)
 		web.Redirect(w, r, withNotice(back, "notmoved"))
-	case errors.Is(err, mailproxy.ErrFolderReset):
-		web.LogError(r.Context(), r, "stale ids", err)
-		web.Redirect(w, r, withNotice(h.base(r, "").FolderURL(folderOr(r), 1, 0), "folderreset"))
 	default:
 		h.fail(w, r, err)
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -52,11 +51,6 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
 		Before:   uint32Param("before"),
 		After:    uint32Param("after"),
 	})
-	if errors.Is(err, mailproxy.ErrFolderReset) {
-		web.LogError(r.Context(), r, "stale page", err)
-		web.Redirect(w, r, withNotice(h.base(r, "").FolderURL(folder, 1, 0), "folderreset"))
-		return
-	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

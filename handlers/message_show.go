@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -30,11 +29,6 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		Collect:      us.collect,
 		Peek:         web.IsHead(r), // a HEAD (link preview) changes nothing
 	})
-	if errors.Is(err, mailproxy.ErrFolderReset) {
-		web.LogError(r.Context(), r, "stale message id", err)
-		web.Redirect(w, r, withNotice(b.FolderURL(folder, 1, 0), "folderreset"))
-		return
-	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -24,7 +24,13 @@ func (s *imapSession) do(ctx context.Context, fn func(*imapConn) error) error {
 }
 
 // Caps reports IMAP's capabilities: folders, flags, move and search.
-func (s *imapSession) Caps() Caps { return Caps{Folders: true, Flags: true, Move: true, Search: true} }
+func (s *imapSession) Caps() Caps { return imapCaps }
+
+// imapCaps is what IMAP offers.
+var imapCaps = Caps{Folders: true, Flags: true, Move: true, Search: true}
+
+// Caps is what the pool's sessions support.
+func (p *Pool) Caps() Caps { return imapCaps }
 
 // Close logs out and forgets the connection.
 func (s *imapSession) Close() error {

@@ -49,6 +49,9 @@ type Caps struct {
 	Flags   bool // server-side \Seen, \Flagged, \Answered
 	Move    bool // move between folders
 	Search  bool // server-side search (the search box)
+	// Collect is POP3's classic mode: messages read are deleted from
+	// the server (offered at sign-in; see ViewOptions.Collect).
+	Collect bool
 }
 
 // Session is one logged-in user's view of their mail, whatever the
@@ -337,6 +340,9 @@ type Backend interface {
 	Session(id string, creds Credentials) Session
 	// Logout ends the session's upstream use and forgets it.
 	Logout(id string)
+	// Caps is what every session of this backend supports, known before
+	// anyone signs in (the sign-in page's options).
+	Caps() Caps
 	// Close ends everything (at shutdown).
 	Close()
 }

@@ -33,7 +33,14 @@ func (s *pop3Session) do(ctx context.Context, fn func(*pop3Conn) error) error {
 
 // Caps reports POP3's capabilities: one folder, no server-side flags, no
 // move.
-func (s *pop3Session) Caps() Caps { return Caps{} }
+func (s *pop3Session) Caps() Caps { return pop3Caps }
+
+// pop3Caps is what POP3 offers: one folder, no server-side flags, no
+// move or search; collecting (read, then deleted) instead.
+var pop3Caps = Caps{Collect: true}
+
+// Caps is what the backend's sessions support.
+func (b *POP3Backend) Caps() Caps { return pop3Caps }
 
 // Close ends the session: the connection is closed (QUIT, nothing
 // removed) and what the session kept in memory is forgotten.
