@@ -272,6 +272,14 @@ func parseEncodedWord(s string) (charset string, data []byte, n int, ok bool) {
 	if enc == 'b' {
 		var st transferStatus
 		data, _ = io.ReadAll(&base64Reader{r: strings.NewReader(text), st: &st})
+		junk := strings.ContainsFunc(text, func(r rune) bool {
+			return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("+/= \t", r))
+		})
+		if junk && normalizeCharset(charset) == "utf-8" && !utf8.Valid(data) {
+			// Not base64 that went through a careless relay but no
+			// base64 at all: leave the word as written.
+			return "", nil, 0, false
+		}
 	} else {
 		data = decodeQWord(text)
 	}
@@ -777,6 +785,7 @@ func parseMediaHeader(v string) mediaParams {
 	for name, pieces := range cont {
 		charset := ""
 		var buf []byte
+		damaged := false
 		for i := 0; i < len(pieces); i++ {
 			pc, ok := pieces[i]
 			if !ok {
@@ -793,32 +802,46 @@ func parseMediaHeader(v string) mediaParams {
 					charset, val = f[0], f[2]
 				}
 			}
-			buf = append(buf, percentDecodeLoose(val)...)
+			dec, clean := percentDecodeLoose(val)
+			buf = append(buf, dec...)
+			damaged = damaged || !clean
 		}
 		if len(buf) == 0 {
 			continue
 		}
-		mp.params[name], _ = decodeCharset(buf, charset)
+		v, _ := decodeCharset(buf, charset)
+		if _, ok := plain[name]; ok && (damaged || strings.ContainsRune(v, utf8.RuneError)) {
+			// A damaged extended value (bad escapes, bytes not in its
+			// charset) loses to the plain one given beside it for
+			// older readers (RFC 2231 §4.1's advice to senders).
+			continue
+		}
+		mp.params[name] = v
 	}
 	return mp
 }
 
-// percentDecodeLoose decodes %XX escapes and keeps anything else as is.
-func percentDecodeLoose(s string) []byte {
-	out := make([]byte, 0, len(s))
+// percentDecodeLoose decodes %XX escapes and keeps anything else as is;
+// clean is false when a "%" starts no valid escape.
+func percentDecodeLoose(s string) (out []byte, clean bool) {
+	out = make([]byte, 0, len(s))
+	clean = true
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			h, ok1 := unhex(s[i+1])
-			l, ok2 := unhex(s[i+2])
-			if ok1 && ok2 {
-				out = append(out, h<<4|l)
-				i += 2
-				continue
+		if s[i] == '%' {
+			if i+2 < len(s) {
+				h, ok1 := unhex(s[i+1])
+				l, ok2 := unhex(s[i+2])
+				if ok1 && ok2 {
+					out = append(out, h<<4|l)
+					i += 2
+					continue
+				}
 			}
+			clean = false
 		}
 		out = append(out, s[i])
 	}
-	return out
+	return out, clean
 }
 
 // splitParams splits a header value on semicolons outside quotes.
