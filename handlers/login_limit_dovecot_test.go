@@ -220,8 +220,12 @@ func TestDovecotLoginBurst(t *testing.T) {
 			got = tally(burst(t, guesses))
 			reached = int(proxy.accepted.Load() - before)
 			t.Logf("60 guesses from one address at once: %v; %d reached Dovecot", got, reached)
-			if reached > 5 {
-				t.Errorf("%d guesses from one address reached Dovecot at once; want at most 5", reached)
+			// At most 4 are in flight at a time (the web limiter's
+			// race tests count that exactly); how many follow as earlier
+			// ones finish depends on timing, but never more than the
+			// address's free failures.
+			if reached > web.DefaultIPPolicy.Free {
+				t.Errorf("%d guesses from one address reached Dovecot; want at most its %d free failures", reached, web.DefaultIPPolicy.Free)
 			}
 
 			// The owner, spelling the name as they like, still gets in.
