@@ -3,8 +3,6 @@ package mailproxy
 import (
 	"strings"
 	"testing"
-
-	"github.com/emersion/go-imap/v2"
 )
 
 // bidiControls are every explicit directional formatting character.
@@ -107,28 +105,6 @@ func TestParseMessageBidi(t *testing.T) {
 		b, _, err := ExtractPart(strings.NewReader(bidiMail), a.Part)
 		if err != nil || b.Name != a.Name {
 			t.Errorf("ExtractPart(%s) = %q, %v; want %q", a.Part, b.Name, err, a.Name)
-		}
-	}
-}
-
-// TestIMAPFilenameBidi: names read from an IMAP BODYSTRUCTURE, in every
-// encoding, lose the controls too.
-func TestIMAPFilenameBidi(t *testing.T) {
-	tests := []struct {
-		disp, params map[string]string
-		want         string
-	}{
-		{map[string]string{"filename*": "UTF-8''invoice%E2%80%AEfdp.exe"}, nil, "invoicefdp.exe"},
-		{map[string]string{"filename*0*": "UTF-8''invoice%E2%80", "filename*1*": "%AEfdp.exe"}, nil, "invoicefdp.exe"},
-		{map[string]string{"filename": "=?utf-8?b?aW52b2ljZeKArmZkcC5leGU=?="}, nil, "invoicefdp.exe"},
-		{map[string]string{"filename": "raw\u2067gpj.exe\u2069"}, nil, "rawgpj.exe"},
-		{nil, map[string]string{"name": "dir/\u200Fname\u061C.txt"}, "name.txt"},
-	}
-	for _, tt := range tests {
-		b := &imap.BodyStructureSinglePart{Type: "application", Subtype: "octet-stream", Params: tt.params,
-			Extended: &imap.BodyStructureSinglePartExt{Disposition: &imap.BodyStructureDisposition{Value: "attachment", Params: tt.disp}}}
-		if got := partFilename(b); got != tt.want {
-			t.Errorf("partFilename(%v %v) = %q, want %q", tt.disp, tt.params, got, tt.want)
 		}
 	}
 }

@@ -11,16 +11,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
-	"github.com/emersion/go-message"
+	gomessage "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 )
-
-// ErrBadInput means what the user typed cannot go into a message: a
-// control character in a header, an address that does not parse. Its
-// wrapping text names the field in plain words and is safe to show.
-var ErrBadInput = errors.New("mailproxy: bad input")
 
 // InputError is a refused field of a message being composed; Error is
 // plain words safe to show.
@@ -72,17 +66,6 @@ func (o *Outgoing) Recipients() []string {
 		}
 	}
 	return out
-}
-
-// hasControl reports a control character (C0, DEL, C1) or a Unicode line
-// or paragraph separator in s.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return true
-		}
-	}
-	return false
 }
 
 // CleanHeaderText makes text decoded from a received message (a subject,
@@ -292,7 +275,7 @@ func (o *Outgoing) build(withBcc bool) ([]byte, error) {
 	h.SetSubject(o.Subject)
 	id := o.MessageID
 	if id == "" {
-		id = NewMessageID(hostOf(o.From.Email))
+		id = NewMessageID(o.From.Domain())
 	}
 	h.SetMessageID(id)
 	if o.InReplyTo != "" {
@@ -309,7 +292,7 @@ func (o *Outgoing) build(withBcc bool) ([]byte, error) {
 	var buf bytes.Buffer
 	if len(o.Attachments) == 0 {
 		setTextHeader(&h.Header, text)
-		w, err := message.CreateWriter(&buf, h.Header)
+		w, err := gomessage.CreateWriter(&buf, h.Header)
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +402,7 @@ func normalizeBody(s string) string {
 // for ASCII with lines of at most 78 characters, quoted-printable
 // otherwise. go-message's writer encodes accordingly and turns LF into
 // CRLF.
-func setTextHeader(h *message.Header, text string) {
+func setTextHeader(h *gomessage.Header, text string) {
 	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 	enc := "7bit"
 	for _, line := range strings.Split(text, "\n") {
@@ -592,14 +575,6 @@ func OriginalText(m *Message) string {
 	}
 	if m.Body.HTML != "" {
 		return strings.TrimSpace(htmlToText(m.Body.HTML, false)) + "\n"
-	}
-	return ""
-}
-
-// hostOf is the domain of an address, "" when it has none.
-func hostOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return addr[i+1:]
 	}
 	return ""
 }

@@ -256,3 +256,14 @@ func showAddress(email string) string {
 	}
 	return s
 }
+
+// hasControl reports a control character (C0, DEL, C1) or a Unicode line
+// or paragraph separator in s.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return true
+		}
+	}
+	return false
+}

@@ -8,24 +8,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// Filer is what a session offers around sending when its server keeps
-// folders (IMAP): a copy in Sent, drafts, the \Answered mark. POP3
-// sessions do not implement it.
-type Filer interface {
-	// SaveCopy APPENDs raw (RFC 5322, CRLF) to the special-use folder
-	// use ("sent" or "drafts"), \Seen, and \Draft for drafts. It returns
-	// the folder and the new message's id ("" when the server does not
-	// say, without UIDPLUS). ErrNotFound when there is no such folder.
-	SaveCopy(ctx context.Context, use string, raw []byte) (folder, id string, err error)
-	// MarkAnswered sets \Answered on a message.
-	MarkAnswered(ctx context.Context, folder, id string) error
-	// RemoveDraft deletes a saved draft for good.
-	RemoveDraft(ctx context.Context, folder, id string) error
-	// SpecialFolder names the folder with special use use ("drafts",
-	// "sent"); ErrNotFound when there is none.
-	SpecialFolder(ctx context.Context, use string) (string, error)
-}
-
 var _ Filer = (*imapSession)(nil)
 
 // SaveCopy appends raw to the folder with special use use (RFC 3501
@@ -92,14 +74,6 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 		}
 		return nil
 	})
-}
-
-// RawReader is a session that can fetch a whole message as it is stored
-// (IMAP), for forwarding it as an attachment.
-type RawReader interface {
-	// Raw returns the message's bytes (RFC 5322); ErrUnsupported when it
-	// is larger than max bytes.
-	Raw(ctx context.Context, folder, id string, max int64) ([]byte, error)
 }
 
 var _ RawReader = (*imapSession)(nil)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -347,4 +348,58 @@ type Backend interface {
 	Close()
 }
 
-var _ Backend = (*Pool)(nil)
+// Credentials are what a session needs to (re)connect upstream. They live
+// sealed in the session store; handlers unseal them per request and hand
+// them to the pool, which does not keep them.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// Filer is what a session offers around sending when its server keeps
+// folders (IMAP): a copy in Sent, drafts, the \Answered mark. POP3
+// sessions do not implement it.
+type Filer interface {
+	// SaveCopy APPENDs raw (RFC 5322, CRLF) to the special-use folder
+	// use ("sent" or "drafts"), \Seen, and \Draft for drafts. It returns
+	// the folder and the new message's id ("" when the server does not
+	// say, without UIDPLUS). ErrNotFound when there is no such folder.
+	SaveCopy(ctx context.Context, use string, raw []byte) (folder, id string, err error)
+	// MarkAnswered sets \Answered on a message.
+	MarkAnswered(ctx context.Context, folder, id string) error
+	// RemoveDraft deletes a saved draft for good.
+	RemoveDraft(ctx context.Context, folder, id string) error
+	// SpecialFolder names the folder with special use use ("drafts",
+	// "sent"); ErrNotFound when there is none.
+	SpecialFolder(ctx context.Context, use string) (string, error)
+}
+
+// RawReader is a session that can fetch a whole message as it is stored
+// (IMAP), for forwarding it as an attachment.
+type RawReader interface {
+	// Raw returns the message's bytes (RFC 5322); ErrUnsupported when it
+	// is larger than max bytes.
+	Raw(ctx context.Context, folder, id string, max int64) ([]byte, error)
+}
+
+// Deleter is implemented by Sessions that can delete messages. For POP3
+// deleting commits at once (DELE, then QUIT: RFC 1939 §6) and cannot be
+// undone.
+type Deleter interface {
+	// Delete removes the messages ids from folder. Ids that no longer
+	// exist are skipped; ErrNotFound means none of them existed.
+	Delete(ctx context.Context, folder string, ids []string) error
+}
+
+// ErrBadInput means what the user typed cannot go into a message: a
+// control character in a header, an address that does not parse. Its
+// wrapping text names the field in plain words and is safe to show.
+var ErrBadInput = errors.New("mailproxy: bad input")
+
+// hostOf is the domain of an address, "" when it has none.
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

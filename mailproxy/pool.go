@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-// Credentials are what a session needs to (re)connect upstream. They live
-// sealed in the session store; handlers unseal them per request and hand
-// them to the pool, which does not keep them.
-type Credentials struct {
-	Username string
-	Password string
-}
-
 // PoolOptions configure a Pool. A nil *PoolOptions is equivalent to a zero
 // value; zero fields take the documented defaults.
 type PoolOptions struct {
@@ -119,6 +111,8 @@ type Pool struct {
 	stop chan struct{}
 	done chan struct{}
 }
+
+var _ Backend = (*Pool)(nil)
 
 // NewPool starts a pool and its idle reaper.
 func NewPool(opts *PoolOptions) *Pool {

@@ -149,15 +149,6 @@ var (
 	_ Deleter = (*pop3Session)(nil)
 )
 
-// Deleter is implemented by Sessions that can delete messages. For POP3
-// deleting commits at once (DELE, then QUIT: RFC 1939 §6) and cannot be
-// undone.
-type Deleter interface {
-	// Delete removes the messages ids from folder. Ids that no longer
-	// exist are skipped; ErrNotFound means none of them existed.
-	Delete(ctx context.Context, folder string, ids []string) error
-}
-
 // NewPOP3Backend starts a POP3 backend and its reaper.
 func NewPOP3Backend(opts *POP3Options) *POP3Backend {
 	b := &POP3Backend{

@@ -80,7 +80,7 @@ func xclientAddr(a netip.Addr) string {
 func readSMTPReply(r *bufio.Reader) (string, int, error) {
 	var b strings.Builder
 	for range 64 {
-		line, err := readShortLine(r)
+		line, err := readSMTPLine(r)
 		if err != nil {
 			return "", 0, err
 		}
@@ -116,4 +116,16 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 		}
 	}
 	return c.Conn.Read(p)
+}
+
+// readSMTPLine reads one line of at most 4 KiB, without its CRLF.
+func readSMTPLine(r *bufio.Reader) (string, error) {
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return "", errors.New("line too long")
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(line), "\r\n"), nil
 }
