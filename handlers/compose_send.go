@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/message"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
@@ -45,7 +48,7 @@ func (h *Handler) sendCompose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id := h.compose.identity(us.id); p.FromName != id.name || p.Signature != h.signatureText(us) {
-		if err := mailproxy.CheckText("Your name", p.FromName); err != nil {
+		if err := send.CheckText("Your name", p.FromName); err != nil {
 			h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 			return
 		}
@@ -122,7 +125,7 @@ func (h *Handler) takeUploads(r *http.Request, form *composeForm) string {
 		}
 		data, err := readUpload(fh, h.cfg.MaxUpload)
 		if err == nil {
-			name := mailproxy.CleanHeaderText(fh.Filename)
+			name := send.CleanHeaderText(fh.Filename)
 			if name == "" {
 				name = "attachment"
 			}
@@ -163,23 +166,23 @@ func readUpload(fh *multipart.FileHeader, max int64) ([]byte, error) {
 
 // outgoing turns the form into a message, or says in plain words what
 // is wrong with it.
-func (h *Handler) outgoing(us *userSession, p templates.ComposePage, form *composeForm, draft bool) (*mailproxy.Outgoing, error) {
-	o := &mailproxy.Outgoing{From: h.from(us), Subject: p.Subject, Text: p.Body, Date: h.cfg.Now()}
+func (h *Handler) outgoing(us *userSession, p templates.ComposePage, form *composeForm, draft bool) (*send.Outgoing, error) {
+	o := &send.Outgoing{From: h.from(us), Subject: p.Subject, Text: p.Body, Date: h.cfg.Now()}
 	o.From.Name = p.FromName
 	var err error
-	if o.To, err = mailproxy.ParseAddresses("To", p.To); err != nil {
+	if o.To, err = send.ParseAddresses("To", p.To); err != nil {
 		return nil, err
 	}
-	if o.Cc, err = mailproxy.ParseAddresses("Cc", p.Cc); err != nil {
+	if o.Cc, err = send.ParseAddresses("Cc", p.Cc); err != nil {
 		return nil, err
 	}
-	if o.Bcc, err = mailproxy.ParseAddresses("Bcc", p.Bcc); err != nil {
+	if o.Bcc, err = send.ParseAddresses("Bcc", p.Bcc); err != nil {
 		return nil, err
 	}
 	o.InReplyTo = strings.TrimSpace(p.InReplyTo)
 	o.References = strings.Fields(p.References)
 	for _, f := range h.compose.files(form) {
-		o.Attachments = append(o.Attachments, mailproxy.OutAttachment{Name: f.name, Type: f.ctype, Data: f.data})
+		o.Attachments = append(o.Attachments, send.OutAttachment{Name: f.name, Type: f.ctype, Data: f.data})
 	}
 	if err := o.Check(draft); err != nil {
 		return nil, err
@@ -196,7 +199,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
 		return
 	}
-	o.MessageID = mailproxy.NewMessageID(o.From.Domain())
+	o.MessageID = send.NewMessageID(o.From.Domain())
 	raw, err := o.Build()
 	if err != nil {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, inputProblem(err))
@@ -295,7 +298,7 @@ const lostAttachments = "The files you had attached are no longer here (thumbmai
 
 // inputProblem is the plain-words reason a form was refused.
 func inputProblem(err error) string {
-	var ie *mailproxy.InputError
+	var ie *send.InputError
 	if errors.As(err, &ie) {
 		return ie.Error() + ". Nothing was sent."
 	}
@@ -305,8 +308,8 @@ func inputProblem(err error) string {
 // sendProblem says why sending failed, in plain words, never with the
 // server's reply.
 func sendProblem(err error) string {
-	var re *mailproxy.RecipientError
-	var ae *mailproxy.AddressError
+	var re *send.RecipientError
+	var ae *message.AddressError
 	switch {
 	case errors.As(err, &ae) && ae.Sender:
 		return "Your address " + ae.Address + " cannot be used for sending: it " + ae.Reason + ". Nothing was sent; your message is kept below."
@@ -314,13 +317,13 @@ func sendProblem(err error) string {
 		return "The address " + ae.Address + " cannot be used: it " + ae.Reason + ". Check the address. Nothing was sent; your message is kept below."
 	case errors.As(err, &re):
 		return "The mail server refused the recipient " + re.Address + ". Check the address. Nothing was sent; your message is kept below."
-	case errors.Is(err, mailproxy.ErrRecipient):
+	case errors.Is(err, send.ErrRecipient):
 		return "The mail server refused a recipient. Nothing was sent; your message is kept below."
 	case errors.Is(err, mailproxy.ErrAuth):
 		return "The mail server did not accept your password for sending. Nothing was sent; your message is kept below."
-	case errors.Is(err, mailproxy.ErrUnconfirmed):
+	case errors.Is(err, send.ErrUnconfirmed):
 		return "The mail server did not confirm the message in time. It may have been sent all the same: check with the recipient (or later in your Sent folder) before sending it again. Your message is kept below."
-	case errors.Is(err, mailproxy.ErrRejected):
+	case errors.Is(err, send.ErrRejected):
 		return "The mail server refused this message (it may be too big, or sending from this address is not allowed). Nothing was sent; your message is kept below."
 	}
 	return "The mail server could not be reached or did not answer in time. Nothing was sent; your message is kept below. Try again in a moment."

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
@@ -23,8 +25,8 @@ func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.newCompose(us)
 	if to := r.URL.Query().Get("to"); to != "" {
-		if as, err := mailproxy.ParseAddresses("To", to); err == nil {
-			p.To = mailproxy.FormatAddresses(as)
+		if as, err := send.ParseAddresses("To", to); err == nil {
+			p.To = send.FormatAddresses(as)
 		}
 	}
 	p.Body = "\n" + h.signature(us)
@@ -43,7 +45,7 @@ func (h *Handler) showReply(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.newCompose(us)
 	h.fillReply(&p, folder, id, msg, r.URL.Query().Get("all") == "1")
-	p.Body = "\n" + h.signature(us) + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
+	p.Body = "\n" + h.signature(us) + "\n" + send.QuoteText(msg, h.clock().LongDate(msg.Date))
 	h.renderCompose(w, r, http.StatusOK, p, "")
 }
 
@@ -58,14 +60,14 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newCompose(us)
-	p.Subject = mailproxy.ForwardSubject(msg.Subject)
+	p.Subject = send.ForwardSubject(msg.Subject)
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)
 	if rr, ok := us.mail.(mailproxy.RawReader); ok && r.URL.Query().Get("as") == "attachment" {
 		p.Body = "\n" + h.signature(us)
 		problem := ""
 		raw, err := rr.Raw(r.Context(), folder, id, h.cfg.MaxUpload)
 		if err == nil {
-			name := mailproxy.CleanHeaderText(msg.Subject)
+			name := send.CleanHeaderText(msg.Subject)
 			if name == "" {
 				name = "message"
 			}
@@ -81,7 +83,7 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 		h.renderCompose(w, r, http.StatusOK, p, problem)
 		return
 	}
-	p.Body = "\n" + h.signature(us) + "\n" + mailproxy.ForwardText(msg, h.clock().LongDate(msg.Date))
+	p.Body = "\n" + h.signature(us) + "\n" + send.ForwardText(msg, h.clock().LongDate(msg.Date))
 	problem := h.copyAttachments(r.Context(), us, folder, id, msg, p.Token)
 	h.renderCompose(w, r, http.StatusOK, p, problem)
 }
@@ -96,11 +98,11 @@ func (h *Handler) showEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newCompose(us)
-	p.To = mailproxy.FormatAddresses(msg.To)
-	p.Cc = mailproxy.FormatAddresses(msg.Cc)
-	p.Bcc = mailproxy.FormatAddresses(msg.Bcc)
-	p.Subject = mailproxy.CleanHeaderText(msg.Subject)
-	p.Body = mailproxy.OriginalText(msg)
+	p.To = send.FormatAddresses(msg.To)
+	p.Cc = send.FormatAddresses(msg.Cc)
+	p.Bcc = send.FormatAddresses(msg.Bcc)
+	p.Subject = send.CleanHeaderText(msg.Subject)
+	p.Body = send.OriginalText(msg)
 	in, refs := strings.Trim(msg.InReplyTo, "<> "), msg.References
 	if in != "" && !strings.ContainsAny(in, " <>") {
 		p.InReplyTo = in
@@ -151,11 +153,11 @@ func (h *Handler) newCompose(us *userSession) templates.ComposePage {
 
 // fillReply sets recipients, subject and threading of a reply to msg.
 func (h *Handler) fillReply(p *templates.ComposePage, folder, id string, msg *mailproxy.Message, all bool) {
-	to, cc := mailproxy.ReplyRecipients(msg, p.FromEmail, all)
-	p.To = mailproxy.FormatAddresses(to)
-	p.Cc = mailproxy.FormatAddresses(cc)
-	p.Subject = mailproxy.ReplySubject(msg.Subject)
-	in, refs := mailproxy.ReplyThreading(msg)
+	to, cc := send.ReplyRecipients(msg, p.FromEmail, all)
+	p.To = send.FormatAddresses(to)
+	p.Cc = send.FormatAddresses(cc)
+	p.Subject = send.ReplySubject(msg.Subject)
+	in, refs := send.ReplyThreading(msg)
 	p.InReplyTo, p.References = in, strings.Join(refs, " ")
 	p.ReplyFolder, p.ReplyID = folder, id
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)

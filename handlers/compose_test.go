@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -60,7 +63,7 @@ func newSendEnvOpts(t *testing.T, maxUpload int64, o *envOptions) *sendEnv {
 		t.Fatal(err)
 	}
 	cfg := e.handler.cfg
-	cfg.Submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	cfg.Submit = send.NewSubmitter(&send.SubmitOptions{SMTP: up, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	cfg.MailDomain = "example.org"
 	cfg.MaxUpload = maxUpload
 	cfg.CannedReplies = []string{"Thanks, got it", "Call me"}
@@ -490,7 +493,7 @@ func TestPOP3QuickReply(t *testing.T) {
 	}
 	defer srv.Close()
 	up, _ := mailproxy.ParseUpstream(srv.URL(), "pop3")
-	backend := mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
+	backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
 	defer backend.Close()
 	relay, err := demo.StartSMTP(nil)
 	if err != nil {
@@ -500,7 +503,7 @@ func TestPOP3QuickReply(t *testing.T) {
 	smtpUp, _ := mailproxy.ParseUpstream(relay.URL(), "smtp")
 	sm, _ := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("p", 40)}, Store: web.NewMemoryStore()})
 	h := New(Config{Sessions: sm, Mail: backend, Logger: slog.New(slog.DiscardHandler), MailDomain: "example.org",
-		Submit: mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: smtpUp, Logger: slog.New(slog.DiscardHandler)})})
+		Submit: send.NewSubmitter(&send.SubmitOptions{SMTP: smtpUp, Logger: slog.New(slog.DiscardHandler)})})
 	hs := httptest.NewServer(h.Routes())
 	defer hs.Close()
 	e := &testEnv{t: t, srv: hs}

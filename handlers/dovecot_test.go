@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/web"
@@ -30,7 +32,7 @@ func newDovecotEnv(tb testing.TB, dc *dovecottest.Server) *dovecotEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, Logger: slog.New(slog.DiscardHandler)})
+	pool := imapmail.NewPool(&imapmail.PoolOptions{IMAP: up, Logger: slog.New(slog.DiscardHandler)})
 	tb.Cleanup(pool.Close)
 	store := web.NewMemoryStore()
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("d", 40)}, Store: store})

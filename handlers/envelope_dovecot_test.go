@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
@@ -41,14 +44,14 @@ func TestDovecotEnvelopeInjection(t *testing.T) {
 	proxy := newCountingProxy(t, dc.SubmissionAddr)
 	imapUp, _ := mailproxy.ParseUpstream(dc.IMAPURL(), "imap")
 	smtpUp, _ := mailproxy.ParseUpstream("smtp+insecure://"+proxy.addr(), "smtp")
-	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: imapUp, Logger: slog.New(slog.DiscardHandler)})
+	pool := imapmail.NewPool(&imapmail.PoolOptions{IMAP: imapUp, Logger: slog.New(slog.DiscardHandler)})
 	defer pool.Close()
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("s", 40)}, Store: web.NewMemoryStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := New(Config{Sessions: sm, Mail: pool, Logger: slog.New(slog.DiscardHandler), MailDomain: "localhost", CannedReplies: []string{"Call me"},
-		Submit: mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: smtpUp, Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})})
+		Submit: send.NewSubmitter(&send.SubmitOptions{SMTP: smtpUp, Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})})
 	srv := httptest.NewServer(h.Routes())
 	defer srv.Close()
 	e := &sendEnv{testEnv: &testEnv{t: t, srv: srv, handler: h, pool: pool}}

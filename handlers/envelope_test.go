@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
@@ -188,7 +190,7 @@ func newRecordEnv(t *testing.T) (*sendEnv, *smtpRecorder) {
 		t.Fatal(err)
 	}
 	cfg := e.handler.cfg
-	cfg.Submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	cfg.Submit = send.NewSubmitter(&send.SubmitOptions{SMTP: up, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	e.handler = New(cfg)
 	e.srv.Close()
 	e.srv = httptest.NewServer(e.handler.Routes())

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/static"
 	"github.com/thumbmail/thumbmail/templates"
@@ -46,7 +48,7 @@ type Config struct {
 	LimitIP, LimitUser web.Limiter
 
 	// Submit sends mail (SMTP submission); nil hides Compose and Reply.
-	Submit *mailproxy.Submitter
+	Submit *send.Submitter
 	// SavesSent is set when the submission server files a copy in Sent
 	// itself, so thumbmail does not APPEND one.
 	SavesSent bool

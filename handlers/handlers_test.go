@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
@@ -32,7 +34,7 @@ type testEnv struct {
 	t       testing.TB
 	demo    *demo.Server
 	proxy   *countingProxy
-	pool    *mailproxy.Pool
+	pool    *imapmail.Pool
 	store   *web.MemoryStore
 	srv     *httptest.Server
 	now     atomic.Pointer[time.Time]
@@ -41,7 +43,7 @@ type testEnv struct {
 
 type envOptions struct {
 	basePath string
-	pool     *mailproxy.PoolOptions
+	pool     *imapmail.PoolOptions
 	imapAddr string // override: an address where nothing listens, say
 	caps     imap.CapSet
 }
@@ -69,13 +71,13 @@ func newEnv(t *testing.T, o *envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	po := mailproxy.PoolOptions{}
+	po := imapmail.PoolOptions{}
 	if o.pool != nil {
 		po = *o.pool
 	}
 	po.IMAP = up
 	po.Logger = slog.New(slog.DiscardHandler)
-	e.pool = mailproxy.NewPool(&po)
+	e.pool = imapmail.NewPool(&po)
 	t.Cleanup(e.pool.Close)
 	e.store = web.NewMemoryStore()
 	sm, err := web.NewSessionManager(web.SessionOptions{

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
 )
 
 // startFloodingIMAP is an IMAP server that lets anyone in and answers
@@ -70,7 +70,7 @@ func serveFlood(c net.Conn) {
 // gives the user the "mail server unreachable" page quickly, not a hang
 // or a 500, and none of its text.
 func TestHostileServerCleanPage(t *testing.T) {
-	e := newEnv(t, &envOptions{imapAddr: startFloodingIMAP(t), pool: &mailproxy.PoolOptions{MaxResponseBytes: 4 << 20, MaxMessageBytes: 1 << 20}})
+	e := newEnv(t, &envOptions{imapAddr: startFloodingIMAP(t), pool: &imapmail.PoolOptions{MaxResponseBytes: 4 << 20, MaxMessageBytes: 1 << 20}})
 	c := e.login()
 	for _, p := range []string{"/folders", "/f/INBOX"} {
 		start := time.Now()

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -26,18 +28,18 @@ import (
 // trusted reverse proxy), so tests can pick each request's client
 // address. po, if set, configures the pool. Instances made with the same secret accept each other's
 // cookies, like instances behind one load balancer.
-func limitEnv(t *testing.T, addr string, po *mailproxy.PoolOptions, limitIP, limitUser web.Limiter) *testEnv {
+func limitEnv(t *testing.T, addr string, po *imapmail.PoolOptions, limitIP, limitUser web.Limiter) *testEnv {
 	t.Helper()
 	up, err := mailproxy.ParseUpstream("imap+insecure://"+addr, "imap")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o mailproxy.PoolOptions
+	var o imapmail.PoolOptions
 	if po != nil {
 		o = *po
 	}
 	o.IMAP, o.Logger = up, slog.New(slog.DiscardHandler)
-	pool := mailproxy.NewPool(&o)
+	pool := imapmail.NewPool(&o)
 	t.Cleanup(pool.Close)
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("L", 40)}, Store: web.NewMemoryStore()})
 	if err != nil {

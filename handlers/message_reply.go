@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
@@ -54,7 +56,7 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.fillReply(&p, folder, id, msg, false)
-	p.Body = strings.TrimRight(text, "\n") + "\n" + h.signature(us) + "\n" + mailproxy.QuoteText(msg, h.clock().LongDate(msg.Date))
+	p.Body = strings.TrimRight(text, "\n") + "\n" + h.signature(us) + "\n" + send.QuoteText(msg, h.clock().LongDate(msg.Date))
 	if strings.TrimSpace(text) == "" {
 		h.renderCompose(w, r, http.StatusUnprocessableEntity, p, "Write a reply first (or tap one of the short answers).")
 		return
@@ -63,7 +65,7 @@ func (h *Handler) replyMessage(w http.ResponseWriter, r *http.Request) {
 	// one tap never sends anywhere else. They differ only for a login
 	// without "@" replying to its own message (the From address is
 	// login@MailDomain); the form then asks.
-	if shown, _ := mailproxy.ReplyRecipients(msg, us.creds.Username, false); mailproxy.FormatAddresses(shown) != p.To {
+	if shown, _ := send.ReplyRecipients(msg, us.creds.Username, false); send.FormatAddresses(shown) != p.To {
 		h.renderCompose(w, r, http.StatusConflict, p, "Check who this reply goes to, then tap Send. Nothing was sent yet.")
 		return
 	}

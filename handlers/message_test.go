@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+
 	"github.com/emersion/go-imap/v2"
-	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
 )
 
@@ -262,7 +263,7 @@ func TestConnectionReused(t *testing.T) {
 }
 
 func TestPerUserConnectionCap(t *testing.T) {
-	e := newEnv(t, &envOptions{pool: &mailproxy.PoolOptions{MaxPerUser: 2}})
+	e := newEnv(t, &envOptions{pool: &imapmail.PoolOptions{MaxPerUser: 2}})
 	var browsers []*http.Client
 	for range 4 {
 		browsers = append(browsers, e.login())

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
 )
 
 // stallingProxy forwards IMAP to target but holds every command line
@@ -64,7 +64,7 @@ func stallingProxy(t *testing.T, target string, delay time.Duration, stall ...st
 func TestNicetiesDoNotHoldPages(t *testing.T) {
 	d := newEnv(t, nil) // only for its demo server
 	addr := stallingProxy(t, d.demo.Addr(), 5*time.Second, "BODY.PEEK[1]<0.", "BODY.PEEK[1.1]<0.", "BODY.PEEK[2]<0.", "SEARCH", " (UID)\r\n")
-	e := newEnv(t, &envOptions{imapAddr: addr, pool: &mailproxy.PoolOptions{NicetyTimeout: 300 * time.Millisecond}})
+	e := newEnv(t, &envOptions{imapAddr: addr, pool: &imapmail.PoolOptions{NicetyTimeout: 300 * time.Millisecond}})
 	c := e.login()
 	start := time.Now()
 	r := e.get(c, "/f/INBOX")

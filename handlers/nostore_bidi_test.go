@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // staticFolderMail is a message with an attachment, for a folder named
@@ -86,7 +86,7 @@ func TestDownloadNameBidi(t *testing.T) {
 		if err != nil {
 			t.Fatalf("contentDisposition(%q) = %q: %v", name, cd, err)
 		}
-		if strings.IndexFunc(dec, mailproxy.IsBidiControl) >= 0 || strings.Contains(cd, "%E2%80%A") || strings.Contains(cd, "%E2%81%A") {
+		if strings.IndexFunc(dec, message.IsBidiControl) >= 0 || strings.Contains(cd, "%E2%80%A") || strings.Contains(cd, "%E2%81%A") {
 			t.Errorf("contentDisposition(%q) = %q keeps a bidirectional control", name, cd)
 		}
 	}
@@ -130,7 +130,7 @@ func TestBidiPagesAndDownload(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s = %d", p, r.status)
 		}
-		if strings.IndexFunc(r.body, mailproxy.IsBidiControl) >= 0 || strings.Contains(r.body, "&#8238;") || strings.Contains(r.body, "&#x202") {
+		if strings.IndexFunc(r.body, message.IsBidiControl) >= 0 || strings.Contains(r.body, "&#8238;") || strings.Contains(r.body, "&#x202") {
 			t.Errorf("GET %s shows a bidirectional control", p)
 		}
 		if !strings.Contains(r.body, "Payment fdp.exe") {

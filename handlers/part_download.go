@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/thumbmail/thumbmail/mailproxy/message"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
@@ -44,7 +46,7 @@ func (p *partResponse) Begin(a mailproxy.Attachment) {
 	h := p.w.Header()
 	ctype := strings.ToLower(a.Type)
 	disp := "attachment"
-	if p.inline && mailproxy.InlineImageType(ctype) {
+	if p.inline && message.InlineImageType(ctype) {
 		// Only raster images (cid: pictures in HTML mail) are ever shown.
 		disp = "inline"
 	} else if !safeDownloadType(ctype) {
@@ -90,7 +92,7 @@ func contentDisposition(disp, name string) string {
 	// program that the file manager shows as "invoiceexe.pdf".
 	name = strings.Map(func(r rune) rune {
 		switch {
-		case mailproxy.IsBidiControl(r):
+		case message.IsBidiControl(r):
 			return -1
 		case r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || strings.ContainsRune(`"\/<>:|?*`, r):
 			return '_'

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
@@ -30,7 +32,7 @@ func newPOP3DovecotEnv(t *testing.T, dc *dovecottest.Server) (*testEnv, *countin
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
+	backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(backend.Close)
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("q", 40)}, Store: web.NewMemoryStore()})
 	if err != nil {

@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
@@ -58,7 +62,7 @@ func TestDovecotRealMail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, Logger: slog.New(slog.DiscardHandler)})
+		pool := imapmail.NewPool(&imapmail.PoolOptions{IMAP: up, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(pool.Close)
 		// Two browsers at once, one per folder.
 		for _, folder := range []string{"INBOX", "Lists/Real"} {
@@ -78,7 +82,7 @@ func TestDovecotRealMail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		backend := mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
+		backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(backend.Close)
 		s := newRealMailSweep(t, backend)
 		s.folder("INBOX", true)
@@ -111,7 +115,7 @@ func newRealMailSweep(t *testing.T, mail mailproxy.Backend) *realMailSweep {
 	if err != nil {
 		t.Fatal(err)
 	}
-	submit := mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: mailproxy.Upstream{Protocol: "smtp", Host: "127.0.0.1", Port: "1"}, Logger: slog.New(slog.DiscardHandler)})
+	submit := send.NewSubmitter(&send.SubmitOptions{SMTP: mailproxy.Upstream{Protocol: "smtp", Host: "127.0.0.1", Port: "1"}, Logger: slog.New(slog.DiscardHandler)})
 	h := New(Config{Sessions: sm, Mail: mail, Submit: submit, Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(h.Routes())
 	t.Cleanup(srv.Close)

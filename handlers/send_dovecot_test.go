@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-message/mail"
@@ -103,14 +106,14 @@ func TestSendDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: imapUp, Logger: slog.New(slog.DiscardHandler)})
+	pool := imapmail.NewPool(&imapmail.PoolOptions{IMAP: imapUp, Logger: slog.New(slog.DiscardHandler)})
 	defer pool.Close()
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("s", 40)}, Store: web.NewMemoryStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := New(Config{Sessions: sm, Mail: pool, Logger: slog.New(slog.DiscardHandler), MailDomain: "localhost",
-		Submit: mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: smtpUp, Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})})
+		Submit: send.NewSubmitter(&send.SubmitOptions{SMTP: smtpUp, Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})})
 	srv := httptest.NewServer(h.Routes())
 	defer srv.Close()
 	e := &sendEnv{testEnv: &testEnv{t: t, srv: srv, handler: h, pool: pool}}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/web"
@@ -29,7 +32,7 @@ func forwardEnv(t *testing.T, dc *dovecottest.Server, pop3 bool, forward bool, d
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
+		b := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(b.Close)
 		backend = b
 	} else {
@@ -37,7 +40,7 @@ func forwardEnv(t *testing.T, dc *dovecottest.Server, pop3 bool, forward bool, d
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
+		p := imapmail.NewPool(&imapmail.PoolOptions{IMAP: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(p.Close)
 		backend = p
 	}
@@ -189,7 +192,7 @@ func TestLoginStalledCounts(t *testing.T) {
 			}()
 		}
 	}()
-	e := newEnv(t, &envOptions{imapAddr: ln.Addr().String(), pool: &mailproxy.PoolOptions{LoginTimeout: 200 * time.Millisecond}})
+	e := newEnv(t, &envOptions{imapAddr: ln.Addr().String(), pool: &imapmail.PoolOptions{LoginTimeout: 200 * time.Millisecond}})
 	var got []int
 	for range 8 {
 		r := e.do(e.client(), "POST", "/login", url.Values{"username": {"bob"}, "password": {"guess"}})

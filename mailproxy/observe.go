@@ -17,7 +17,7 @@ type Observer func(op string, d time.Duration, err error)
 // around runs an entry's operation and, when o is set, reports it under
 // the calling Session method's name. It must be called directly from an
 // entry's do (opName counts the frames).
-func (o Observer) around(run func() error) error {
+func (o Observer) Around(run func() error) error {
 	if o == nil {
 		return run()
 	}

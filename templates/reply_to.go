@@ -2,6 +2,8 @@ package templates
 
 import (
 	"errors"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"strings"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
@@ -22,35 +24,35 @@ type ReplyTarget struct {
 // mailproxy.EnvelopeAddress), so that the box shows exactly the
 // addresses the server will be given, and those it will not.
 func QuickReplyTo(m *mailproxy.Message, user string) []ReplyTarget {
-	to, _ := mailproxy.ReplyRecipients(m, user, false)
+	to, _ := send.ReplyRecipients(m, user, false)
 	if len(to) == 0 {
 		return nil
 	}
-	parsed, err := mailproxy.ParseAddresses("To", mailproxy.FormatAddresses(to))
+	parsed, err := send.ParseAddresses("To", send.FormatAddresses(to))
 	if err != nil {
 		reason := "is not a valid address"
-		var ie *mailproxy.InputError
+		var ie *send.InputError
 		if errors.As(err, &ie) {
 			reason = strings.TrimPrefix(ie.Reason, "has an address that ")
 		}
 		out := make([]ReplyTarget, 0, len(to))
 		for _, a := range to {
-			out = append(out, ReplyTarget{Name: a.Name, Email: mailproxy.QuoteAddress(a.Email), Problem: reason})
+			out = append(out, ReplyTarget{Name: a.Name, Email: message.QuoteAddress(a.Email), Problem: reason})
 		}
 		return out
 	}
 	out := make([]ReplyTarget, 0, len(parsed))
 	for _, a := range parsed {
 		t := ReplyTarget{Name: a.Name}
-		env, err := mailproxy.EnvelopeAddress(a.Email)
-		var ae *mailproxy.AddressError
+		env, err := message.EnvelopeAddress(a.Email)
+		var ae *message.AddressError
 		switch {
 		case err == nil:
 			t.Email = env
 		case errors.As(err, &ae):
 			t.Email, t.Problem = ae.Address, ae.Reason
 		default:
-			t.Email, t.Problem = mailproxy.QuoteAddress(a.Email), "is not a valid address"
+			t.Email, t.Problem = message.QuoteAddress(a.Email), "is not a valid address"
 		}
 		out = append(out, t)
 	}
@@ -80,7 +82,7 @@ func replyToDiffers(m *mailproxy.Message) bool {
 func quotedAddresses(as []mailproxy.Address) []mailproxy.Address {
 	out := make([]mailproxy.Address, len(as))
 	for i, a := range as {
-		out[i] = mailproxy.Address{Name: a.Name, Email: mailproxy.QuoteAddress(a.Email)}
+		out[i] = mailproxy.Address{Name: a.Name, Email: message.QuoteAddress(a.Email)}
 	}
 	return out
 }

@@ -26,6 +26,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/thumbmail/thumbmail/handlers"
@@ -378,12 +382,12 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 	case c.pop3 != "":
 		var up mailproxy.Upstream
 		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
-			a.backend, a.upstream = mailproxy.NewPOP3Backend(&mailproxy.POP3Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
+			a.backend, a.upstream = pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
 		}
 	case c.imap != "":
 		var up mailproxy.Upstream
 		if up, err = mailproxy.ParseUpstream(c.imap, "imap"); err == nil {
-			a.backend, a.upstream = mailproxy.NewPool(&mailproxy.PoolOptions{IMAP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
+			a.backend, a.upstream = imapmail.NewPool(&imapmail.PoolOptions{IMAP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
 		}
 	default:
 		err = errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
@@ -392,14 +396,14 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	var submit *mailproxy.Submitter
+	var submit *send.Submitter
 	if c.smtp != "" {
 		up, err := mailproxy.ParseUpstream(c.smtp, "smtp")
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
-		submit = mailproxy.NewSubmitter(&mailproxy.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log})
+		submit = send.NewSubmitter(&send.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log})
 		if c.mailDomain == "" {
 			c.mailDomain = up.Host
 		}

@@ -1,0 +1,629 @@
+package imapmail
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/textproto"
+	"sort"
+	"strings"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// errNoRetry marks failures after which an operation must not be rerun
+// (a download that already sent bytes).
+var errNoRetry = errors.New("not retryable")
+
+// bodyPlan is what a BODYSTRUCTURE tells us to fetch and list.
+type bodyPlan struct {
+	body *partRef // the part to show, nil when there is none
+	atts []mailproxy.Attachment
+	cids map[string]string // Content-ID → section
+}
+
+type partRef struct {
+	section, mediaType, encoding, charset string
+	size                                  int64
+}
+
+// structureUnusable tells a BODYSTRUCTURE that hides the text our own
+// parser would find: a part of no type at all (Content-Type garbage,
+// which RFC 2045 §5.2 makes text/plain), or a multipart whose parts are
+// all empty (Dovecot's answer when the declared boundary never appears
+// in the body, or no boundary is given). Such mail is fetched whole
+// (bounded) and parsed here, which shows what can be shown.
+func structureUnusable(bs imap.BodyStructure) bool {
+	untyped, content := false, false
+	bs.Walk(func(path []int, part imap.BodyStructure) bool {
+		if sp, ok := part.(*imap.BodyStructureSinglePart); ok {
+			untyped = untyped || sp.Type == "" || sp.Subtype == ""
+			content = content || sp.Size > 0
+		}
+		return !untyped
+	})
+	_, multi := bs.(*imap.BodyStructureMultiPart)
+	return untyped || (multi && !content)
+}
+
+// planBody picks the part to show (text/plain preferred, else text/html;
+// in multipart/alternative the other alternatives are skipped) and lists
+// the rest as attachments.
+func planBody(bs imap.BodyStructure) bodyPlan {
+	p := bodyPlan{cids: map[string]string{}}
+	p.visit(bs, nil)
+	return p
+}
+
+func (p *bodyPlan) visit(bs imap.BodyStructure, path []int) {
+	switch b := bs.(type) {
+	case *imap.BodyStructureMultiPart:
+		children := make([]int, len(b.Children))
+		for i := range children {
+			children[i] = i
+		}
+		if strings.EqualFold(b.Subtype, "alternative") && p.body == nil {
+			if i := bestAlternative(b.Children); i >= 0 {
+				children = []int{i}
+			}
+		}
+		for _, i := range children {
+			p.visit(b.Children[i], append(append([]int(nil), path...), i+1))
+		}
+	case *imap.BodyStructureSinglePart:
+		section := sectionString(path)
+		mt := b.MediaType()
+		disp := ""
+		if d := b.Disposition(); d != nil {
+			disp = strings.ToLower(d.Value)
+		}
+		if p.body == nil && (mt == "text/plain" || mt == "text/html") && disp != "attachment" {
+			p.body = &partRef{section: section, mediaType: mt, encoding: strings.ToLower(b.Encoding), charset: b.Params["charset"], size: int64(b.Size)}
+			return
+		}
+		a := mailproxy.Attachment{
+			Part:     section,
+			Name:     partFilename(b),
+			Type:     mt,
+			Size:     decodedSize(int64(b.Size), b.Encoding),
+			Inline:   disp == "inline",
+			CID:      strings.Trim(strings.TrimSpace(b.ID), "<>"),
+			Encoding: strings.ToLower(b.Encoding),
+		}
+		if a.Name == "" {
+			a.Name = fallbackName(section, mt)
+		}
+		if a.CID != "" && message.InlineImageType(mt) {
+			p.cids[a.CID] = section
+		}
+		p.atts = append(p.atts, a)
+	}
+}
+
+// bestAlternative prefers text/plain, then anything holding HTML.
+func bestAlternative(children []imap.BodyStructure) int {
+	for i, c := range children {
+		if c.MediaType() == "text/plain" {
+			return i
+		}
+	}
+	for i, c := range children {
+		found := false
+		c.Walk(func(_ []int, part imap.BodyStructure) bool {
+			if part.MediaType() == "text/html" {
+				found = true
+			}
+			return !found
+		})
+		if found {
+			return i
+		}
+	}
+	return -1
+}
+
+// partFilename decodes a part's file name: RFC 2231 (filename*=, with
+// continuations) and RFC 2047 encoded words, from Content-Disposition or
+// the Content-Type name parameter.
+func partFilename(b *imap.BodyStructureSinglePart) string {
+	var dparams map[string]string
+	if d := b.Disposition(); d != nil {
+		dparams = d.Params
+	}
+	for _, params := range []map[string]string{dparams, b.Params} {
+		for _, key := range []string{"filename", "name"} {
+			if v := paramValue(params, key); v != "" {
+				return cleanFilename(v)
+			}
+		}
+	}
+	return ""
+}
+
+// paramValue reads key from MIME parameters that may be split or encoded
+// per RFC 2231 in any charset (mime.ParseMediaType knows only UTF-8 and
+// ASCII there: a Latin-1 name was lost), by letting parseMediaHeader
+// reassemble them.
+func paramValue(params map[string]string, key string) string {
+	if v, ok := params[key]; ok && !strings.Contains(v, "''") {
+		return message.DecodeHeaderText(v)
+	}
+	var b strings.Builder
+	b.WriteString("x/x")
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k == key || strings.HasPrefix(k, key+"*") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := params[k]
+		if strings.HasSuffix(k, "*") {
+			fmt.Fprintf(&b, "; %s=%s", k, v)
+		} else {
+			fmt.Fprintf(&b, "; %s=\"%s\"", k, strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		}
+	}
+	if v := message.ParseMediaHeader(b.String()).Params[key]; v != "" {
+		return v
+	}
+	return message.DecodeHeaderText(params[key])
+}
+
+// cleanFilename keeps the last path element and drops control characters
+// and bidirectional controls (no "invoice\u202Efdp.exe" shown as a PDF).
+func cleanFilename(name string) string {
+	name = message.DecodeHeaderText(name)
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || message.IsBidiControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	return strings.TrimSpace(name)
+}
+
+func fallbackName(section, mediaType string) string {
+	ext := ""
+	if exts, _ := mime.ExtensionsByType(mediaType); len(exts) > 0 {
+		ext = exts[0]
+	}
+	switch mediaType {
+	case "message/rfc822":
+		ext = ".eml"
+	case "text/plain":
+		ext = ".txt"
+	}
+	return "attachment-" + section + ext
+}
+
+func decodedSize(size int64, encoding string) int64 {
+	if strings.EqualFold(encoding, "base64") {
+		return size * 3 / 4
+	}
+	return size
+}
+
+// Message fetches the envelope, flags and BODYSTRUCTURE first and then
+// only the part shown (never the attachments), setting \Seen by fetching
+// it without PEEK. When the server's BODYSTRUCTURE cannot be used (the
+// parser refused it, or it is missing) the whole message is fetched,
+// bounded, and parsed here.
+func (s *imapSession) Message(ctx context.Context, folder, id string, opts mailproxy.ViewOptions) (*mailproxy.Message, error) {
+	var m *mailproxy.Message
+	err := s.do(ctx, func(c *imapConn) error {
+		var err error
+		m, err = c.message(folder, id, opts, s.e.pool.opts)
+		return err
+	})
+	if err != nil && errors.Is(err, mailproxy.ErrUnavailable) && !errors.Is(err, mailproxy.ErrTooManyConnections) && !isTimeout(err) {
+		// The structured fetch may have been what broke the connection
+		// (a response go-imap could not parse): retry the raw way.
+		s.e.pool.opts.Logger.Warn("imap structured fetch failed, trying raw", "err", err)
+		err = s.do(ctx, func(c *imapConn) error {
+			uid, err := c.selectFor(folder, id)
+			if err != nil {
+				return err
+			}
+			m, err = c.rawMessage(folder, id, uid, nil, opts, s.e.pool.opts)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po PoolOptions) (*mailproxy.Message, error) {
+	uid, err := c.selectFor(folder, id)
+	if err != nil {
+		return nil, err
+	}
+	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References", "From"}, Peek: true}
+	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+		UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true,
+		BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+		BodySection:   []*imap.FetchItemBodySection{refsItem},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var buf *imapclient.FetchMessageBuffer
+	for _, b := range bufs {
+		if b.UID == uid {
+			buf = b
+		}
+	}
+	if buf == nil {
+		return nil, fmt.Errorf("%w: message %s in %q", mailproxy.ErrNotFound, id, folder)
+	}
+	if buf.BodyStructure == nil || buf.Envelope == nil || structureUnusable(buf.BodyStructure) {
+		return c.rawMessage(folder, id, uid, buf, opts, po)
+	}
+
+	m := &mailproxy.Message{ID: id, Folder: folder, FolderDisplay: c.display(folder), Date: buf.InternalDate}
+	applyFlags(m, buf.Flags)
+	applyEnvelope(m, buf.Envelope)
+	hdr := buf.FindBodySection(refsItem)
+	m.References = parseReferences(hdr)
+	if len(m.From) == 0 {
+		m.From = fromOfHeader(hdr)
+	}
+
+	plan := planBody(buf.BodyStructure)
+	m.Attachments = plan.atts
+
+	// The body part (without PEEK, which sets \Seen), then, as niceties,
+	// the neighbours' UIDs for previous/next and the conversation. One
+	// FETCH at a time (see fetch).
+	var bodyData []byte
+	if plan.body != nil {
+		bodyItem := &imap.FetchItemBodySection{Part: sectionPath(plan.body.section), Peek: m.Seen || opts.Peek}
+		if plan.body.size > po.MaxPartBytes {
+			bodyItem.Partial = &imap.SectionPartial{Offset: 0, Size: po.MaxPartBytes}
+		}
+		bodyBufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodyItem}})
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bodyBufs {
+			if b.UID == uid {
+				bodyData = b.FindBodySection(bodyItem)
+			}
+		}
+		m.Seen = m.Seen || !opts.Peek
+	} else if !m.Seen && !opts.Peek {
+		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
+			return nil, err
+		}
+		m.Seen = true
+	}
+	c.nicety(func() {
+		older, newer := c.neighbours(buf.SeqNum)
+		if older != 0 {
+			m.PrevID = msgID(c.uidValidity, older)
+		}
+		if newer != 0 {
+			m.NextID = msgID(c.uidValidity, newer)
+		}
+	})
+
+	if plan.body == nil {
+		c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
+		if len(m.Attachments) == 0 {
+			m.Problems = append(m.Problems, "This message has no text.")
+		}
+		return m, nil
+	}
+	c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
+	renderBody(m, bodyData, plan.body, plan.cids, opts)
+	if plan.body.size > po.MaxPartBytes {
+		m.Problems = append(m.Problems, fmt.Sprintf("This message is long; only the first %d KB are shown.", po.MaxPartBytes>>10))
+	}
+	return m, nil
+}
+
+// neighbours returns the UIDs of the messages just before (older) and
+// after (newer) sequence number seq, 0 where there is none.
+func (c *imapConn) neighbours(seq uint32) (older, newer imap.UID) {
+	var set imap.SeqSet
+	if seq > 1 {
+		set.AddNum(seq - 1)
+	}
+	if seq < c.numMessages() {
+		set.AddNum(seq + 1)
+	}
+	if len(set) == 0 {
+		return 0, 0
+	}
+	bufs, err := c.fetch(set, &imap.FetchOptions{UID: true})
+	if err != nil {
+		return 0, 0
+	}
+	for _, b := range bufs {
+		switch b.SeqNum {
+		case seq - 1:
+			older = b.UID
+		case seq + 1:
+			newer = b.UID
+		}
+	}
+	return older, newer
+}
+
+func applyFlags(m *mailproxy.Message, flags []imap.Flag) {
+	m.Seen, m.Flagged, m.Answered = systemFlags(flags)
+	m.Keywords = nil
+	for _, f := range flags {
+		switch {
+		case strings.EqualFold(string(f), string(imap.FlagDeleted)):
+			m.Deleted = true
+		case !strings.HasPrefix(string(f), `\`) && len(m.Keywords) < 20:
+			// Keywords (RFC 9051 §2.3.2): user labels like "work" or
+			// "$Label1"; the server's text, escaped by the template.
+			m.Keywords = append(m.Keywords, string(f))
+		}
+	}
+}
+
+// systemFlags reads \Seen, \Flagged and \Answered; some servers send
+// flags in lower case.
+func systemFlags(flags []imap.Flag) (seen, flagged, answered bool) {
+	for _, f := range flags {
+		switch {
+		case strings.EqualFold(string(f), string(imap.FlagSeen)):
+			seen = true
+		case strings.EqualFold(string(f), string(imap.FlagFlagged)):
+			flagged = true
+		case strings.EqualFold(string(f), string(imap.FlagAnswered)):
+			answered = true
+		}
+	}
+	return seen, flagged, answered
+}
+
+func applyEnvelope(m *mailproxy.Message, env *imap.Envelope) {
+	m.Subject = message.DecodeHeaderText(env.Subject)
+	m.From = addressesOf(env.From)
+	if len(m.From) == 0 {
+		m.From = addressesOf(env.Sender)
+	}
+	m.ReplyTo = addressesOf(env.ReplyTo)
+	m.To = addressesOf(env.To)
+	m.Cc = addressesOf(env.Cc)
+	m.Bcc = addressesOf(env.Bcc)
+	if !env.Date.IsZero() && env.Date.Year() > 1970 {
+		m.Date = env.Date
+	}
+	m.MessageID = env.MessageID
+	if len(env.InReplyTo) > 0 {
+		m.InReplyTo = env.InReplyTo[0]
+	}
+}
+
+// parseReferences reads the message ids from a fetched References header.
+func parseReferences(header []byte) []string {
+	if len(header) == 0 {
+		return nil
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(header)))
+	h, _ := tp.ReadMIMEHeader()
+	var out []string
+	for _, v := range h.Values("References") {
+		for _, f := range strings.Fields(v) {
+			f = strings.Trim(f, "<>,")
+			if f != "" && len(out) < 100 {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// fromOfHeader reads From from a fetched header block.
+func fromOfHeader(header []byte) []mailproxy.Address {
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(header))).ReadMIMEHeader()
+	if v := h.Get("From"); v != "" {
+		return message.ParseAddressList(v)
+	}
+	return nil
+}
+
+// renderBody decodes the fetched body part and fills m.Body.
+func renderBody(m *mailproxy.Message, data []byte, ref *partRef, cids map[string]string, opts mailproxy.ViewOptions) {
+	text, problems := message.DecodeBody(data, ref.encoding, ref.charset)
+	m.Problems = append(m.Problems, problems...)
+	if ref.mediaType == "text/html" {
+		safe, blocked := message.SanitizeHTML(text, message.SanitizeOptions{
+			RemoteImages: opts.RemoteImages,
+			CIDURL: func(cid string) string {
+				section, ok := cids[cid]
+				if !ok || opts.PartURL == nil {
+					return ""
+				}
+				return opts.PartURL(section)
+			},
+		})
+		m.Body = mailproxy.Body{HTML: safe, RemoteBlocked: blocked}
+		return
+	}
+	m.Body = mailproxy.Body{Text: text}
+}
+
+// rawMessage fetches the whole message (bounded) and parses it locally:
+// the fallback for servers whose BODYSTRUCTURE we cannot use.
+func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.FetchMessageBuffer, opts mailproxy.ViewOptions, po PoolOptions) (*mailproxy.Message, error) {
+	item := &imap.FetchItemBodySection{Peek: opts.Peek, Partial: &imap.SectionPartial{Offset: 0, Size: po.MaxMessageBytes}}
+	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{item}})
+	if err != nil {
+		return nil, err
+	}
+	var buf *imapclient.FetchMessageBuffer
+	for _, b := range bufs {
+		if b.UID == uid {
+			buf = b
+		}
+	}
+	if buf == nil {
+		return nil, fmt.Errorf("%w: message %s in %q", mailproxy.ErrNotFound, id, folder)
+	}
+	m := message.ParseMessage(bytes.NewReader(buf.FindBodySection(item)), po.MaxMessageBytes, opts, func(cid string) string { return "" })
+	m.ID, m.Folder, m.FolderDisplay = id, folder, c.display(folder)
+	if m.Date.IsZero() {
+		m.Date = buf.InternalDate
+	}
+	applyFlags(m, buf.Flags)
+	m.Seen = m.Seen || !opts.Peek
+	return m, nil
+}
+
+// Part streams one part, transfer-decoded, to w with constant memory.
+func (s *imapSession) Part(ctx context.Context, folder, id, part string, w mailproxy.PartWriter) error {
+	path := sectionPath(part)
+	if path == nil {
+		return fmt.Errorf("%w: bad part %q", mailproxy.ErrNotFound, part)
+	}
+	started := false
+	err := s.e.do(ctx, s.creds, true, func(c *imapConn) error {
+		if started {
+			return errNoRetry
+		}
+		uid, err := c.selectFor(folder, id)
+		if err != nil {
+			return err
+		}
+		bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}})
+		if err != nil {
+			return err
+		}
+		var att *mailproxy.Attachment
+		for _, b := range bufs {
+			if b.UID != uid || b.BodyStructure == nil {
+				continue
+			}
+			plan := planBody(b.BodyStructure)
+			for i := range plan.atts {
+				if plan.atts[i].Part == part {
+					att = &plan.atts[i]
+				}
+			}
+			if att == nil && plan.body != nil && plan.body.section == part {
+				att = &mailproxy.Attachment{Part: part, Type: plan.body.mediaType, Name: fallbackName(part, plan.body.mediaType), Encoding: plan.body.encoding, Size: plan.body.size}
+			}
+		}
+		if att == nil {
+			return fmt.Errorf("%w: part %s of %s", mailproxy.ErrNotFound, part, id)
+		}
+		started = true
+		w.Begin(*att)
+		item := &imap.FetchItemBodySection{Part: path, Peek: true}
+		var copyErr error
+		err = c.fetchStream(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{item}}, func(msg *imapclient.FetchMessageData) error {
+			for it := msg.Next(); it != nil; it = msg.Next() {
+				sec, ok := it.(imapclient.FetchItemDataBodySection)
+				if !ok || sec.Literal == nil {
+					continue
+				}
+				dst := &extendingWriter{w: w, conn: c}
+				if _, err := io.Copy(dst, decodeReader(sec.Literal, att.Encoding)); err != nil {
+					copyErr = err
+					return err
+				}
+			}
+			return nil
+		})
+		if copyErr != nil {
+			err = copyErr
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", errNoRetry, err)
+		}
+		return nil
+	})
+	return err
+}
+
+// extendingWriter pushes the connection deadline forward on every write so
+// that a long download is bounded by inactivity, not by total time.
+type extendingWriter struct {
+	w    io.Writer
+	conn *imapConn
+}
+
+func (e *extendingWriter) Write(p []byte) (int, error) {
+	e.conn.extend()
+	return e.w.Write(p)
+}
+
+// decodeReader undoes a transfer encoding as a stream.
+func decodeReader(r io.Reader, encoding string) io.Reader {
+	switch strings.ToLower(encoding) {
+	case "base64":
+		clean := &base64Cleaner{r: r}
+		return &stopAtCorrupt{r: base64.NewDecoder(base64.StdEncoding, clean), src: clean}
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	}
+	return r
+}
+
+// stopAtCorrupt ends a base64 stream cleanly where the data turns to
+// garbage that even base64Cleaner cannot save (padding in the middle, a
+// cut last quantum): the download gets what decodes, not a connection
+// torn down half way.
+// A cut last quantum (io.ErrUnexpectedEOF) counts only when the source
+// really ended: a connection lost mid-download stays an error.
+type stopAtCorrupt struct {
+	r   io.Reader
+	src *base64Cleaner
+}
+
+func (s *stopAtCorrupt) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if _, ok := err.(base64.CorruptInputError); ok || (err == io.ErrUnexpectedEOF && s.src.eof) {
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// base64Cleaner drops everything that is not base64 alphabet (line breaks,
+// stray spaces), so that decoding goes on where strict decoders stop.
+type base64Cleaner struct {
+	r   io.Reader
+	eof bool // the source ended normally
+}
+
+func (b *base64Cleaner) Read(p []byte) (int, error) {
+	for {
+		n, err := b.r.Read(p)
+		b.eof = b.eof || err == io.EOF
+		j := 0
+		for _, c := range p[:n] {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
+				p[j] = c
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
