@@ -493,7 +493,7 @@ func TestPOP3QuickReply(t *testing.T) {
 	}
 	defer srv.Close()
 	up, _ := mailproxy.ParseUpstream(srv.URL(), "pop3")
-	backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
+	backend := pop3mail.NewBackend(&pop3mail.Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
 	defer backend.Close()
 	relay, err := demo.StartSMTP(nil)
 	if err != nil {

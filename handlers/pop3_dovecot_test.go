@@ -32,7 +32,7 @@ func newPOP3DovecotEnv(t *testing.T, dc *dovecottest.Server) (*testEnv, *countin
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
+	backend := pop3mail.NewBackend(&pop3mail.Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(backend.Close)
 	sm, err := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("q", 40)}, Store: web.NewMemoryStore()})
 	if err != nil {

@@ -82,7 +82,7 @@ func newPOP3Env(t testing.TB, msgs [][]byte) (*testEnv, *pop3test.Server) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	up, _ := mailproxy.ParseUpstream(srv.URL(), "pop3")
-	backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
+	backend := pop3mail.NewBackend(&pop3mail.Options{POP3: up, Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
 	t.Cleanup(backend.Close)
 	sm, _ := web.NewSessionManager(web.SessionOptions{Secrets: []string{strings.Repeat("p", 40)}, Store: web.NewMemoryStore()})
 	h := New(Config{Sessions: sm, Mail: backend, Logger: slog.New(slog.DiscardHandler)})

@@ -82,7 +82,7 @@ func TestDovecotRealMail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		backend := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
+		backend := pop3mail.NewBackend(&pop3mail.Options{POP3: up, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(backend.Close)
 		s := newRealMailSweep(t, backend)
 		s.folder("INBOX", true)

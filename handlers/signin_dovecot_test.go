@@ -32,7 +32,7 @@ func forwardEnv(t *testing.T, dc *dovecottest.Server, pop3 bool, forward bool, d
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
+		b := pop3mail.NewBackend(&pop3mail.Options{POP3: up, ForwardClient: forward, DialTimeout: dialTimeout, Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(b.Close)
 		backend = b
 	} else {

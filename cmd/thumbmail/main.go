@@ -382,7 +382,7 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 	case c.pop3 != "":
 		var up mailproxy.Upstream
 		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
-			a.backend, a.upstream = pop3mail.NewPOP3Backend(&pop3mail.POP3Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
+			a.backend, a.upstream = pop3mail.NewBackend(&pop3mail.Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
 		}
 	case c.imap != "":
 		var up mailproxy.Upstream

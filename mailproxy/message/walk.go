@@ -222,10 +222,10 @@ func (p partReader) Read(b []byte) (int, error) {
 // entity is one MIME entity met by the walker.
 type entity struct {
 	path      string // IMAP section number
-	hdr       header
+	hdr       Header
 	mediaType string // lower case, always "type/subtype"
-	ct        mediaParams
-	cd        mediaParams
+	ct        MediaParams
+	cd        MediaParams
 	enc       string        // normalized transfer encoding
 	body      *bufio.Reader // the body, still transfer-encoded
 	inAlt     bool          // inside a multipart/alternative
@@ -266,7 +266,7 @@ type walker struct {
 
 // walkMessage walks a message (the top level one, or one inside a
 // message/rfc822 part numbered path).
-func (w *walker) walkMessage(br *bufio.Reader, path string, depth int) (header, error) {
+func (w *walker) walkMessage(br *bufio.Reader, path string, depth int) (Header, error) {
 	h, prefix := ReadHeader(br)
 	if prefix != nil {
 		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(prefix), br), partBufferSize)
@@ -277,7 +277,7 @@ func (w *walker) walkMessage(br *bufio.Reader, path string, depth int) (header, 
 // walkEntity walks one entity. For a message's own body (isMessage) a
 // non-multipart body is numbered path.1, and the parts of a multipart body
 // path.1, path.2… (RFC 3501 §6.4.5).
-func (w *walker) walkEntity(h header, body *bufio.Reader, path string, isMessage bool, depth int, defaultType string, inAlt bool) error {
+func (w *walker) walkEntity(h Header, body *bufio.Reader, path string, isMessage bool, depth int, defaultType string, inAlt bool) error {
 	if h.malformed > 0 {
 		w.probs.malformedHeader = true
 	}
@@ -365,7 +365,7 @@ func (w *walker) walkMultipart(e *entity, boundary, path string, depth int) erro
 			t := &entity{
 				path:      joinPart(path, 1),
 				mediaType: "text/plain",
-				ct:        mediaParams{Value: "text/plain", Params: map[string]string{"charset": e.ct.Params["charset"]}},
+				ct:        MediaParams{Value: "text/plain", Params: map[string]string{"charset": e.ct.Params["charset"]}},
 				enc:       e.enc,
 				body:      bufio.NewReader(bytes.NewReader(mr.preamble)),
 				inAlt:     e.inAlt,

@@ -24,7 +24,7 @@ import (
 //     "the POP3 server acquires an exclusive-access lock on the
 //     maildrop"), so another mail program of the user cannot collect while
 //     we are connected. A connection is therefore opened on demand and
-//     closed after POP3Options.Grace (2 s) without a request, and a lock
+//     closed after Options.Grace (2 s) without a request, and a lock
 //     refusal is ErrBusy, never ErrAuth.
 //   - Message numbers are valid for one session only (RFC 1939 §5); the
 //     UIDL unique-id (§7) is what identifies a message across requests.
@@ -33,7 +33,7 @@ import (
 //   - There are no folders and no flags: the only folder is INBOX, and
 //     "read" is remembered in this process for the session only. POP3 has
 //     no way to store it on the server, so it is lost at logout, when the
-//     session is forgotten after POP3Options.ForgetAfter, and it is not
+//     session is forgotten after Options.ForgetAfter, and it is not
 //     shared between instances behind a load balancer.
 //   - There is no server-side structure: list rows come from TOP (the
 //     header and a few body lines), the message view and part downloads
@@ -42,9 +42,9 @@ import (
 //     connection that ends without QUIT removes nothing, and our QUIT after
 //     the grace period sends no DELE first, so it removes nothing either.
 
-// POP3Options configure a POP3Backend. A nil *POP3Options is equivalent to
+// Options configure a Backend. A nil *Options is equivalent to
 // a zero value; zero fields take the documented defaults.
-type POP3Options struct {
+type Options struct {
 	POP3      mailproxy.Upstream // the pinned POP3 server
 	TLSConfig *tls.Config        // for pop3s and STLS; nil = system roots
 	// CommandTimeout bounds every upstream command, and every wait for
@@ -82,8 +82,8 @@ type POP3Options struct {
 	Observe mailproxy.Observer
 }
 
-func (o *POP3Options) withDefaults() POP3Options {
-	var v POP3Options
+func (o *Options) withDefaults() Options {
+	var v Options
 	if o != nil {
 		v = *o
 	}
@@ -126,13 +126,13 @@ const (
 	pop3ViewMaxBody  = 1 << 20 // larger shown bodies are not kept
 )
 
-// POP3Backend makes POP3 Sessions. It keeps, per session id, at most one
+// Backend makes POP3 Sessions. It keeps, per session id, at most one
 // upstream connection (closed after the grace period), the header cache
 // and the set of messages read; per user name it serialises all upstream
 // use, so two sessions of one user on this instance never fight over the
 // maildrop lock. It is safe for concurrent use.
-type POP3Backend struct {
-	opts POP3Options
+type Backend struct {
+	opts Options
 
 	mu      sync.Mutex
 	entries map[string]*pop3Entry // by session id
@@ -146,14 +146,14 @@ type POP3Backend struct {
 }
 
 var (
-	_ mailproxy.Backend = (*POP3Backend)(nil)
+	_ mailproxy.Backend = (*Backend)(nil)
 	_ mailproxy.Session = (*pop3Session)(nil)
 	_ mailproxy.Deleter = (*pop3Session)(nil)
 )
 
-// NewPOP3Backend starts a POP3 backend and its reaper.
-func NewPOP3Backend(opts *POP3Options) *POP3Backend {
-	b := &POP3Backend{
+// NewBackend starts a POP3 backend and its reaper.
+func NewBackend(opts *Options) *Backend {
+	b := &Backend{
 		opts:    opts.withDefaults(),
 		entries: make(map[string]*pop3Entry),
 		users:   make(map[string]*pop3User),
@@ -170,13 +170,13 @@ type pop3User struct {
 	// Guarded by sem:
 	holder   *pop3Entry // the entry whose connection is open, if any
 	lastQuit time.Time  // when a connection of ours last left the maildrop
-	// Guarded by POP3Backend.mu:
+	// Guarded by Backend.mu:
 	refs int
 }
 
 // pop3Entry is the state of one session id.
 type pop3Entry struct {
-	b    *POP3Backend
+	b    *Backend
 	id   string
 	key  string // lower-cased user name
 	user *pop3User
@@ -199,7 +199,7 @@ type pop3Entry struct {
 
 // Session returns the mail session for a session id, bound to creds for
 // (re)connecting. It does no I/O.
-func (b *POP3Backend) Session(id string, creds mailproxy.Credentials) mailproxy.Session {
+func (b *Backend) Session(id string, creds mailproxy.Credentials) mailproxy.Session {
 	key := mailproxy.UserKey(creds.Username)
 	b.mu.Lock()
 	e := b.entries[id]
@@ -229,7 +229,7 @@ func (b *POP3Backend) Session(id string, creds mailproxy.Credentials) mailproxy.
 // UIDLs). The connection is kept for the grace period, so the first page
 // after login needs no second handshake. ErrAuth means the credentials
 // were refused, ErrBusy that another mail program holds the maildrop.
-func (b *POP3Backend) Login(ctx context.Context, id string, creds mailproxy.Credentials) error {
+func (b *Backend) Login(ctx context.Context, id string, creds mailproxy.Credentials) error {
 	b.Logout(id) // never reuse a connection made with other credentials
 	s := b.Session(id, creds).(*pop3Session)
 	err := s.e.do(ctx, creds, false, func(*pop3Conn) error { return nil })
@@ -241,7 +241,7 @@ func (b *POP3Backend) Login(ctx context.Context, id string, creds mailproxy.Cred
 
 // Logout closes the session's connection, if any (QUIT without DELE:
 // nothing is removed), and forgets the session.
-func (b *POP3Backend) Logout(id string) {
+func (b *Backend) Logout(id string) {
 	b.mu.Lock()
 	e := b.entries[id]
 	if e != nil {
@@ -255,7 +255,7 @@ func (b *POP3Backend) Logout(id string) {
 }
 
 // Close closes every connection and stops the reaper.
-func (b *POP3Backend) Close() {
+func (b *Backend) Close() {
 	b.stopOnce.Do(func() { close(b.stop) })
 	<-b.done
 	b.mu.Lock()
@@ -275,13 +275,13 @@ func (b *POP3Backend) Close() {
 
 // Stats reports the number of sessions and of open upstream connections,
 // for tests and metrics.
-func (b *POP3Backend) Stats() (sessions, conns int) {
+func (b *Backend) Stats() (sessions, conns int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.entries), int(b.conns.Load())
 }
 
-func (b *POP3Backend) unrefLocked(e *pop3Entry) {
+func (b *Backend) unrefLocked(e *pop3Entry) {
 	u := e.user
 	u.refs--
 	if u.refs <= 0 && b.users[e.key] == u {
@@ -290,7 +290,7 @@ func (b *POP3Backend) unrefLocked(e *pop3Entry) {
 }
 
 // reap forgets sessions unused for ForgetAfter.
-func (b *POP3Backend) reap() {
+func (b *Backend) reap() {
 	defer close(b.done)
 	tick := time.NewTicker(min(b.opts.ForgetAfter/4, time.Minute))
 	defer tick.Stop()
@@ -525,7 +525,7 @@ func (e *pop3Entry) open(ctx context.Context, creds mailproxy.Credentials) (*pop
 // dial connects with the transport security the URL asks for (implicit
 // TLS for pop3s, STLS for pop3 — required — and plain text only for
 // pop3+insecure) and logs in, all within DialTimeout.
-func (b *POP3Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.Client, error) {
+func (b *Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.Client, error) {
 	up := b.opts.POP3
 	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
 	defer cancel()

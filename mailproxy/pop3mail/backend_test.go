@@ -44,14 +44,14 @@ func pop3Server(t *testing.T, o pop3test.Options, msgs [][]byte) *pop3test.Serve
 }
 
 // pop3BackendFor makes a backend for srv's URL.
-func pop3BackendFor(t *testing.T, rawURL string, opts POP3Options) *POP3Backend {
+func pop3BackendFor(t *testing.T, rawURL string, opts Options) *Backend {
 	t.Helper()
 	up, err := mailproxy.ParseUpstream(rawURL, "pop3")
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.POP3 = up
-	b := NewPOP3Backend(&opts)
+	b := NewBackend(&opts)
 	t.Cleanup(b.Close)
 	return b
 }
@@ -79,7 +79,7 @@ func pop3WaitFor(t *testing.T, what string, cond func() bool) {
 func TestPOP3Login(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(3))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -122,7 +122,7 @@ func TestPOP3Login(t *testing.T) {
 func TestPOP3LockedByOtherClient(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(3))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 100 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 100 * time.Millisecond})
 	ctx := context.Background()
 
 	other, err := pop3.Dial(srv.Addr(), &pop3.Options{AllowInsecureAuth: true, Timeout: 5 * time.Second})
@@ -153,7 +153,7 @@ func TestPOP3LockedByOtherClient(t *testing.T) {
 
 func TestPOP3Caps(t *testing.T) {
 	t.Parallel()
-	b := NewPOP3Backend(nil)
+	b := NewBackend(nil)
 	defer b.Close()
 	if c := b.Session("x", pop3Creds).Caps(); c.Folders || c.Flags || c.Move {
 		t.Errorf("Caps() = %+v, want none", c)
@@ -166,7 +166,7 @@ func TestPOP3ListPaging(t *testing.T) {
 	t.Parallel()
 	msgs := demo.Messages(time.Now())["INBOX"]
 	srv := pop3Server(t, pop3test.Options{}, msgs)
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	uidls := srv.UIDLs("alice")
@@ -249,7 +249,7 @@ func TestPOP3ListPaging(t *testing.T) {
 func TestPOP3HeaderCache(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(120))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 50 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 50 * time.Millisecond})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	steps := []struct {
@@ -285,7 +285,7 @@ func TestPOP3Message(t *testing.T) {
 	msgs = append(msgs, []byte("From: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\nTo: alice@example.org, bob@example.org\r\nCc: carol@example.org\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nDate: Tue, 3 Jan 2006 10:00:00 +0100\r\nMessage-ID: <greet@example.org>\r\nIn-Reply-To: <4@example.org>\r\nReferences: <3@example.org> <4@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nViele Gr=C3=BC=C3=9Fe\r\n.and a line with a dot\r\n--b1\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n--b1--\r\n"))
 	msgs = append(msgs, pop3Msgs(2)...)
 	srv := pop3Server(t, pop3test.Options{}, msgs)
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	uidls := srv.UIDLs("alice")
@@ -359,7 +359,7 @@ func TestPOP3MessageCIDImage(t *testing.T) {
 	t.Parallel()
 	msg := []byte("From: a@example.org\r\nSubject: pic\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<p>Look: <img src=\"cid:Logo@x\"> and <img src=\"cid:missing@x\"></p>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n")
 	srv := pop3Server(t, pop3test.Options{}, [][]byte{msg})
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	id := pop3ID(srv.UIDLs("alice")[0])
 	m, err := s.Message(context.Background(), "INBOX", id, mailproxy.ViewOptions{PartURL: func(part string) string {
@@ -381,7 +381,7 @@ func TestPOP3MessageTooLarge(t *testing.T) {
 	t.Parallel()
 	big := fmt.Appendf(nil, "From: a@example.org\r\nSubject: long\r\n\r\n%s", strings.Repeat("All work and no play.\r\n", 200000)) // 4.6 MB
 	srv := pop3Server(t, pop3test.Options{}, [][]byte{big, pop3Msgs(1)[0]})
-	b := pop3BackendFor(t, srv.URL(), POP3Options{MaxMessageBytes: 64 << 10})
+	b := pop3BackendFor(t, srv.URL(), Options{MaxMessageBytes: 64 << 10})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	uidls := srv.UIDLs("alice")
@@ -463,7 +463,7 @@ func TestPOP3PartBigAttachment(t *testing.T) {
 	// Not parallel: it measures the memory allocated while it runs.
 	msg, data := pop3BigMessage(16 << 20)
 	srv := pop3Server(t, pop3test.Options{}, [][]byte{msg})
-	b := pop3BackendFor(t, srv.URL(), POP3Options{MaxMessageBytes: 1 << 20})
+	b := pop3BackendFor(t, srv.URL(), Options{MaxMessageBytes: 1 << 20})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	id := pop3ID(srv.UIDLs("alice")[0])
@@ -532,7 +532,7 @@ func TestPOP3PartBigAttachment(t *testing.T) {
 func TestPOP3Delete(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(10))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 100 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 100 * time.Millisecond})
 	s := b.Session("s", pop3Creds)
 	d := s.(mailproxy.Deleter)
 	ctx := context.Background()
@@ -622,7 +622,7 @@ func pop3Contains(l []string, s string) bool {
 func TestPOP3GraceClose(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(5))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 300 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 300 * time.Millisecond})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	if _, err := s.List(ctx, "INBOX", mailproxy.ListQuery{Page: 1, PageSize: 10}); err != nil {
@@ -666,7 +666,7 @@ func TestPOP3GraceClose(t *testing.T) {
 func TestPOP3Reconnect(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(5))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 10 * time.Second})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 10 * time.Second})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	if _, err := s.Folders(ctx); err != nil {
@@ -688,7 +688,7 @@ func TestPOP3Reconnect(t *testing.T) {
 func TestPOP3SameUserTwoSessions(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(5))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 10 * time.Second})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 10 * time.Second})
 	ctx := context.Background()
 	s1, s2 := b.Session("s1", pop3Creds), b.Session("s2", pop3Creds)
 	var wg sync.WaitGroup
@@ -724,7 +724,7 @@ func TestPOP3NoUIDL(t *testing.T) {
 	msgs := pop3Msgs(8)
 	msgs = append(msgs, []byte("Status: RO\r\nFrom: x@example.org\r\nSubject: mbox\r\n\r\nbody\r\n"))
 	srv := pop3Server(t, pop3test.Options{NoUIDL: true}, msgs)
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 50 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 50 * time.Millisecond})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	p, err := s.List(ctx, "INBOX", mailproxy.ListQuery{Page: 1, PageSize: 5})
@@ -792,7 +792,7 @@ func TestPOP3HashIDIgnoresVolatileHeaders(t *testing.T) {
 func TestPOP3NoTop(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{NoTop: true}, pop3Msgs(6))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	p, err := s.List(context.Background(), "INBOX", mailproxy.ListQuery{Page: 1, PageSize: 4})
 	if err != nil {
@@ -811,7 +811,7 @@ func TestPOP3NoTop(t *testing.T) {
 func TestPOP3UnknownFolder(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(2))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	id := pop3ID(srv.UIDLs("alice")[0])
@@ -844,7 +844,7 @@ func TestPOP3UnknownFolder(t *testing.T) {
 func TestPOP3WeirdUIDL(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{UIDL: func(seq int, _ []byte) string { return fmt.Sprintf("a/b?c#%%d+%d~.", seq) }}, pop3Msgs(3))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	p, err := s.List(context.Background(), "INBOX", mailproxy.ListQuery{Page: 1, PageSize: 10})
 	if err != nil {
@@ -865,7 +865,7 @@ func TestPOP3WeirdUIDL(t *testing.T) {
 func TestPOP3Anchor(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(30))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{Grace: 20 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{Grace: 20 * time.Millisecond})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	p, err := s.List(ctx, "INBOX", mailproxy.ListQuery{Page: 1, PageSize: 10})
@@ -893,7 +893,7 @@ func TestPOP3Timeouts(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{Delay: 300 * time.Millisecond}, pop3Msgs(2))
 	t.Run("command timeout", func(t *testing.T) {
-		b := pop3BackendFor(t, srv.URL(), POP3Options{CommandTimeout: 100 * time.Millisecond})
+		b := pop3BackendFor(t, srv.URL(), Options{CommandTimeout: 100 * time.Millisecond})
 		t0 := time.Now()
 		err := b.Login(context.Background(), "s", pop3Creds)
 		if !errors.Is(err, mailproxy.ErrUnavailable) || time.Since(t0) > 2*time.Second {
@@ -903,7 +903,7 @@ func TestPOP3Timeouts(t *testing.T) {
 	t.Run("login timeout", func(t *testing.T) {
 		// Greeted in time, but the login's answers are slow: the login
 		// deadline ends it, as a stalled login.
-		b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 5 * time.Second, LoginTimeout: 150 * time.Millisecond})
+		b := pop3BackendFor(t, srv.URL(), Options{DialTimeout: 5 * time.Second, LoginTimeout: 150 * time.Millisecond})
 		t0 := time.Now()
 		err := b.Login(context.Background(), "s", pop3Creds)
 		if !errors.Is(err, mailproxy.ErrUnavailable) || !errors.Is(err, mailproxy.ErrLoginStalled) || time.Since(t0) > 2*time.Second {
@@ -911,7 +911,7 @@ func TestPOP3Timeouts(t *testing.T) {
 		}
 	})
 	t.Run("context", func(t *testing.T) {
-		b := pop3BackendFor(t, srv.URL(), POP3Options{})
+		b := pop3BackendFor(t, srv.URL(), Options{})
 		if err := b.Login(context.Background(), "s", pop3Creds); err != nil {
 			t.Fatal(err)
 		}
@@ -931,7 +931,7 @@ func TestPOP3Security(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(1))
 	for _, scheme := range []string{"pop3", "pop3s"} {
-		b := pop3BackendFor(t, scheme+"://"+srv.Addr(), POP3Options{DialTimeout: 2 * time.Second})
+		b := pop3BackendFor(t, scheme+"://"+srv.Addr(), Options{DialTimeout: 2 * time.Second})
 		if err := b.Login(context.Background(), "s", pop3Creds); !errors.Is(err, mailproxy.ErrUnavailable) {
 			t.Errorf("%s against a plain server: %v, want ErrUnavailable", scheme, err)
 		}
@@ -946,7 +946,7 @@ func TestPOP3Security(t *testing.T) {
 	}
 	for _, implicit := range []bool{false, true} {
 		tlsSrv := pop3Server(t, pop3test.Options{TLS: srvCfg, ImplicitTLS: implicit}, pop3Msgs(2))
-		b := pop3BackendFor(t, tlsSrv.URL(), POP3Options{TLSConfig: cliCfg})
+		b := pop3BackendFor(t, tlsSrv.URL(), Options{TLSConfig: cliCfg})
 		if p, err := b.Session("s", pop3Creds).List(context.Background(), "INBOX", mailproxy.ListQuery{}); err != nil || p.Total != 2 {
 			t.Errorf("%s: List = %v", tlsSrv.URL(), err)
 		}
@@ -954,7 +954,7 @@ func TestPOP3Security(t *testing.T) {
 			t.Errorf("%s: STLS sent %d times", tlsSrv.URL(), tlsSrv.Count("STLS"))
 		}
 		// A certificate we do not trust is refused before any login.
-		b = pop3BackendFor(t, tlsSrv.URL(), POP3Options{})
+		b = pop3BackendFor(t, tlsSrv.URL(), Options{})
 		if err := b.Login(context.Background(), "s", pop3Creds); !errors.Is(err, mailproxy.ErrUnavailable) {
 			t.Errorf("%s with an untrusted certificate: %v, want ErrUnavailable", tlsSrv.URL(), err)
 		}
@@ -999,7 +999,7 @@ func TestPOP3Classify(t *testing.T) {
 func TestPOP3Forget(t *testing.T) {
 	t.Parallel()
 	srv := pop3Server(t, pop3test.Options{}, pop3Msgs(2))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{ForgetAfter: 40 * time.Millisecond, Grace: 10 * time.Millisecond})
+	b := pop3BackendFor(t, srv.URL(), Options{ForgetAfter: 40 * time.Millisecond, Grace: 10 * time.Millisecond})
 	if err := b.Login(context.Background(), "s", pop3Creds); err != nil {
 		t.Fatal(err)
 	}
@@ -1040,7 +1040,7 @@ func TestPOP3MessageViewKept(t *testing.T) {
 	html := []byte("From: a@example.org\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n<p>Hi <img src=\"https://example.org/x.png\"></p>\r\n")
 	msgs := append(pop3Msgs(6), html)
 	srv := pop3Server(t, pop3test.Options{}, msgs)
-	b := pop3BackendFor(t, srv.URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.URL(), Options{})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	uidls := srv.UIDLs("alice")
@@ -1151,7 +1151,7 @@ func TestPOP3PartEndlessServer(t *testing.T) {
 			}()
 		}
 	}()
-	b := pop3BackendFor(t, "pop3+insecure://"+ln.Addr().String(), POP3Options{})
+	b := pop3BackendFor(t, "pop3+insecure://"+ln.Addr().String(), Options{})
 	s := b.Session("s", pop3Creds)
 	sink := &pop3PartSink{h: sha256.New()}
 	err = s.Part(context.Background(), "INBOX", pop3ID("endless"), "2", pop3PlainSink{sink})
@@ -1172,7 +1172,7 @@ func TestPOP3PartEndlessServer(t *testing.T) {
 // without Collect stay.
 func TestPOP3Collect(t *testing.T) {
 	srv := pop3Server(t, pop3test.Options{Lock: true}, pop3Msgs(5))
-	b := pop3BackendFor(t, srv.URL(), POP3Options{DialTimeout: 2 * time.Second})
+	b := pop3BackendFor(t, srv.URL(), Options{DialTimeout: 2 * time.Second})
 	s := b.Session("s", pop3Creds)
 	ctx := context.Background()
 	uidls := srv.UIDLs("alice")

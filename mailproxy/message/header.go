@@ -33,14 +33,14 @@ type headerField struct {
 	value string // raw, unfolded (RFC 5322 §2.2.3), leading blanks trimmed
 }
 
-// header is a tolerantly read header section.
-type header struct {
+// Header is a tolerantly read Header section.
+type Header struct {
 	fields    []headerField
 	malformed int // lines skipped because they could not be read
 }
 
 // get returns the raw value of the first field named key (lower case).
-func (h *header) Get(key string) string {
+func (h *Header) Get(key string) string {
 	for _, f := range h.fields {
 		if f.key == key {
 			return f.value
@@ -50,7 +50,7 @@ func (h *header) Get(key string) string {
 }
 
 // has reports whether a field named key (lower case) is present.
-func (h *header) has(key string) bool {
+func (h *Header) has(key string) bool {
 	for _, f := range h.fields {
 		if f.key == key {
 			return true
@@ -111,7 +111,7 @@ func headerKey(line []byte) (key string, value []byte) {
 // non-field lines follow each other, the body evidently started without
 // the blank line: those lines are returned in body, to be read before the
 // rest of br. An mbox "From " line at the very start is skipped.
-func ReadHeader(br *bufio.Reader) (h header, body []byte) {
+func ReadHeader(br *bufio.Reader) (h Header, body []byte) {
 	var pending []byte // a non-field line: junk in the header, or the body
 	first := true
 	size := 0
@@ -730,8 +730,8 @@ func hasZoneAbbrev(s string) bool {
 	return true
 }
 
-// mediaParams is a parsed Content-Type or Content-Disposition value.
-type mediaParams struct {
+// MediaParams is a parsed Content-Type or Content-Disposition value.
+type MediaParams struct {
 	Value  string            // lower-case media type or disposition
 	Params map[string]string // lower-case names; values decoded (RFC 2231)
 }
@@ -739,10 +739,10 @@ type mediaParams struct {
 // parseMediaHeader parses a Content-Type or Content-Disposition value
 // tolerantly: unquoted blanks, missing quotes, stray semicolons, RFC 2231
 // continuations and charsets (any charset, not only UTF-8).
-func ParseMediaHeader(v string) mediaParams {
+func ParseMediaHeader(v string) MediaParams {
 	v = unfold(v)
 	parts := splitParams(v)
-	mp := mediaParams{Params: map[string]string{}}
+	mp := MediaParams{Params: map[string]string{}}
 	if len(parts) == 0 {
 		return mp
 	}

@@ -43,7 +43,7 @@ func (s *pop3Session) Caps() mailproxy.Caps { return pop3Caps }
 var pop3Caps = mailproxy.Caps{Collect: true}
 
 // Caps is what the backend's sessions support.
-func (b *POP3Backend) Caps() mailproxy.Caps { return pop3Caps }
+func (b *Backend) Caps() mailproxy.Caps { return pop3Caps }
 
 // Close ends the session: the connection is closed (QUIT, nothing
 // removed) and what the session kept in memory is forgotten.

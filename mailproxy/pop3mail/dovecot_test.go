@@ -31,7 +31,7 @@ func TestPOP3Dovecot(t *testing.T) {
 	big, data := pop3BigMessage(4 << 20)
 	srv.WriteMessages(t, "alice", "INBOX", append(dovecottest.GenerateMessages(n-1, start), big), nil)
 	srv.WriteMessages(t, "bob", "INBOX", dovecottest.GenerateMessages(3, start), nil)
-	b := pop3BackendFor(t, srv.POP3URL(), POP3Options{})
+	b := pop3BackendFor(t, srv.POP3URL(), Options{})
 	alice := mailproxy.Credentials{Username: "alice", Password: dovecottest.DefaultPassword}
 	bob := mailproxy.Credentials{Username: "bob", Password: "bob-secret-pw"}
 

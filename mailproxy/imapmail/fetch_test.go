@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestOneFetchInFlight keeps the rule of imap_fetch.go: outside it no code
+// TestOneFetchInFlight keeps the rule of fetch.go: outside it no code
 // calls go-imap's Fetch or Store, nor holds a FetchCommand (which is how a
 // second FETCH would be left in flight while another is collected).
 func TestOneFetchInFlight(t *testing.T) {
@@ -20,7 +20,7 @@ func TestOneFetchInFlight(t *testing.T) {
 	}
 	checked := 0
 	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") || name == "imap_fetch.go" {
+		if strings.HasSuffix(name, "_test.go") || name == "fetch.go" {
 			continue
 		}
 		fset := token.NewFileSet()
@@ -39,12 +39,12 @@ func TestOneFetchInFlight(t *testing.T) {
 				switch sel.Sel.Name {
 				case "Fetch", "Store", "UIDFetch", "UIDStore":
 					if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "c" {
-						t.Errorf("%s: %s called outside imap_fetch.go", fset.Position(n.Pos()), sel.Sel.Name)
+						t.Errorf("%s: %s called outside fetch.go", fset.Position(n.Pos()), sel.Sel.Name)
 					}
 				}
 			case *ast.SelectorExpr:
 				if n.Sel.Name == "FetchCommand" {
-					t.Errorf("%s: imapclient.FetchCommand held outside imap_fetch.go", fset.Position(n.Pos()))
+					t.Errorf("%s: imapclient.FetchCommand held outside fetch.go", fset.Position(n.Pos()))
 				}
 			}
 			return true
