@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -61,28 +61,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	creds := mailproxy.Credentials{Username: user, Password: pass}
 	if err := h.cfg.Mail.Login(r.Context(), id, creds); err != nil {
 		h.loginFinish(r, attempt, err)
-		switch {
-		case errors.Is(err, mailproxy.ErrAuth):
-			h.cfg.Logger.Warn("login failed", "user", user, "ip", web.ClientIP(r))
-			h.loginForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
-		case errors.Is(err, mailproxy.ErrLoginStalled):
-			// The server greeted but sat on the password far longer
-			// than any penalty delay: most likely a wrong password
-			// refused slowly, so it counts as a failed attempt.
-			web.LogError(r.Context(), r, "login", err)
-			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mail server did not answer the sign-in in time. Please check your password and try again in a minute.")
-		case errors.Is(err, mailproxy.ErrBusy):
-			// A POP3 maildrop locked by another mail program: the
-			// password may well be right, so never say it is wrong.
-			web.LogError(r.Context(), r, "login", err)
-			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mailbox is busy (another mail program is collecting). Please try again in a moment.")
-		case errors.Is(err, mailproxy.ErrTooManyConnections):
-			web.LogError(r.Context(), r, "login", err)
-			h.loginForm(w, r, http.StatusServiceUnavailable, "Too many connections to your mail server are open. Please try again in a moment.")
-		default:
-			web.LogError(r.Context(), r, "login", err)
-			h.loginForm(w, r, http.StatusServiceUnavailable, "Your mail server cannot be reached right now. Please try again in a moment.")
-		}
+		h.failLogin(w, r, user, err)
 		return
 	}
 	collect := h.offersCollect() && r.PostForm.Get("collect") == "1"
@@ -91,8 +70,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.cfg.Sessions.Start(w, r, id, payload, persistent); err != nil {
 		h.loginFinish(r, attempt, nil) // the password was right
 		h.cfg.Mail.Logout(id)
-		web.LogError(r.Context(), r, "starting session", err)
-		h.loginForm(w, r, http.StatusServiceUnavailable, "Signing in failed on our side. Please try again in a moment.")
+		h.failLogin(w, r, user, fmt.Errorf("%w: %w", errSessionStart, err))
 		return
 	}
 	h.loginFinish(r, attempt, nil)
