@@ -11,10 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/message"
 	"github.com/thumbmail/thumbmail/mailproxy/send"
-
-	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
 )

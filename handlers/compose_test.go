@@ -17,14 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/web"
 )
 

@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/web"
 )
 

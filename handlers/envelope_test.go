@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 )
 
 // Issue 12, item 3: envelope injection through a quoted local part.

@@ -15,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/static"
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
 	"github.com/thumbmail/thumbmail/templates"
 )
 

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
-
 	"github.com/redis/go-redis/v9"
+
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
 	"github.com/thumbmail/thumbmail/web"
 )
 

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/go-chi/chi/v5"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
 )

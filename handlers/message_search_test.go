@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
 	"github.com/thumbmail/thumbmail/templates"
 )

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
-
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
 	"github.com/thumbmail/thumbmail/templates"
 )
 

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/go-chi/chi/v5"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // downloadPart streams one attachment from the mail server to the browser

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
-
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
 	"github.com/thumbmail/thumbmail/web"
 )

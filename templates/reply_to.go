@@ -2,11 +2,11 @@ package templates
 
 import (
 	"errors"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"strings"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 )
 
 // ReplyTarget is one address a quick reply goes to, written as it will be

@@ -2,11 +2,11 @@ package templates
 
 import (
 	"encoding/base64"
-
-	"github.com/thumbmail/thumbmail/mailproxy"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // EncodeFolder turns a folder name into one URL path segment. Plain names

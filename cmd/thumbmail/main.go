@@ -26,17 +26,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
-	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
-	"github.com/thumbmail/thumbmail/mailproxy/send"
-
 	"github.com/redis/go-redis/v9"
 
 	"github.com/thumbmail/thumbmail/handlers"
 	"github.com/thumbmail/thumbmail/internal/metrics"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
+	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/web"
 )
 

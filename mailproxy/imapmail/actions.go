@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // parseIDs turns message ids of one folder into a UID set. Every id is

@@ -15,11 +15,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // imapEntry is the per-session slot in the pool: at most one live

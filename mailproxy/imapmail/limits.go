@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // Limits on what a hostile or broken IMAP server can make us read.

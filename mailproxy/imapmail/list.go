@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // Preview fetch sizes: enough encoded bytes for one line of text.

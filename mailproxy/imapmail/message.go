@@ -12,11 +12,11 @@ import (
 	"net/textproto"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // errNoRetry marks failures after which an operation must not be rerun

@@ -8,10 +8,10 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // Search bounds.

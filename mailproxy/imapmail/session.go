@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // imapSession is the Session of one request: the pooled entry plus the

@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/message"
-
-	"github.com/emersion/go-imap/v2"
 )
 
 // bodyPlan is what a BODYSTRUCTURE tells us to fetch and list.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 var _ mailproxy.Filer = (*imapSession)(nil)

@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // threadIDs are the Message-IDs that tie m to its conversation: its own,

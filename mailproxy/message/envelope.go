@@ -7,9 +7,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"golang.org/x/net/idna"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 // Addresses in this package (Address.Email) are held as net/mail, go-imap

@@ -21,9 +21,8 @@ import (
 	"time"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
 )

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
 )
 

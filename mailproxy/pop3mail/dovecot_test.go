@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
+	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
 )
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/thumbmail/thumbmail/mailproxy/pop3"
 )
 

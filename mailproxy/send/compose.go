@@ -12,11 +12,11 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	gomessage "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // InputError is a refused field of a message being composed; Error is

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-message/mail"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
 

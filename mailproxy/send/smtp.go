@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy"
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 // Errors of a submission, besides ErrAuth (credentials refused at AUTH)

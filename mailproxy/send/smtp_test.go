@@ -21,12 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thumbmail/thumbmail/mailproxy/message"
-
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
+
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/message"
 )
 
 func newSubmitter(t *testing.T, o *demo.SMTPOptions) (*demo.SMTPServer, *Submitter) {
