@@ -1,6 +1,21 @@
-// Package mailproxy is the mail side of thumbmail: one Session contract for
-// IMAP (and later POP3), the connection pool, MIME → view model and HTML
-// sanitizing. It knows nothing of HTTP.
+// Package mailproxy is the contract between thumbmail's pages and the
+// user's mail server: a Session per signed-in user, whatever the protocol;
+// the Backend that makes Sessions; Caps, which say what the protocol can do;
+// the typed errors that handlers turn into pages; the view types (folders,
+// list rows, messages); Credentials and upstream URLs; the observer hook.
+// It holds no implementation and imports only the standard library.
+//
+// The rooms that implement it:
+//   - mailproxy/message reads mail: headers, encoded words, addresses,
+//     dates, MIME parameters, charsets, transfer encodings, the part
+//     walker, parsing into Message, plain text, HTML sanitizing;
+//   - mailproxy/send writes mail (compose, MIME out) and submits it (SMTP);
+//   - mailproxy/imapmail is the IMAP backend (the connection pool);
+//   - mailproxy/pop3mail is the POP3 backend, over the wire client in
+//     mailproxy/pop3.
+//
+// Handlers import this package, message and send; backends are wired in
+// cmd and never imported by handlers.
 package mailproxy
 
 import (
