@@ -68,6 +68,41 @@ type Caps struct {
 	// Collect is POP3's classic mode: messages read are deleted from
 	// the server (offered at sign-in; see ViewOptions.Collect).
 	Collect bool
+	// Delete: messages can be deleted for good at once (POP3); the
+	// session implements Deleter. IMAP moves to Trash instead.
+	Delete bool
+	// Files: the server keeps copies of sent mail and drafts and marks
+	// answered messages (IMAP); the session implements Filer.
+	Files bool
+	// Raw: whole stored messages can be read (IMAP), to forward one as an
+	// attachment; the session implements RawReader.
+	Raw bool
+}
+
+// DeleterOf, FilerOf and RawReaderOf give a session's optional side when
+// its Caps say it has one, and nil otherwise: what a session can do is
+// said by Caps alone, and these are the only type assertions on it.
+func DeleterOf(s Session) Deleter {
+	if d, ok := s.(Deleter); ok && s.Caps().Delete {
+		return d
+	}
+	return nil
+}
+
+// FilerOf: see DeleterOf.
+func FilerOf(s Session) Filer {
+	if f, ok := s.(Filer); ok && s.Caps().Files {
+		return f
+	}
+	return nil
+}
+
+// RawReaderOf: see DeleterOf.
+func RawReaderOf(s Session) RawReader {
+	if r, ok := s.(RawReader); ok && s.Caps().Raw {
+		return r
+	}
+	return nil
 }
 
 // Session is one logged-in user's view of their mail, whatever the
