@@ -89,7 +89,7 @@ func TestDovecotClientAddress(t *testing.T) {
 			if st, _ := loginAs(t, e, other, dovecottest.DefaultUser, dovecottest.DefaultPassword); st != http.StatusSeeOther {
 				t.Fatalf("sign-in of %s = %d", other, st)
 			}
-			if log := dc.Log(); !strings.Contains(log, "rip="+other) {
+			if log, ok := dc.WaitLog("rip="+other, 1, 5*time.Second); !ok {
 				t.Errorf("Dovecot's log does not show the browser's address %s:\n%s", other, tail(log, 15))
 			}
 			for i := range 3 {
