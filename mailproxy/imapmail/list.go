@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,9 +37,10 @@ func (s *imapSession) List(ctx context.Context, folder string, q mailproxy.ListQ
 		q.Page = 1
 	}
 	var page *mailproxy.MessagePage
+	rs := s.rowStore()
 	err := s.do(ctx, func(c *imapConn) error {
 		var err error
-		page, err = c.list(folder, q, false)
+		page, err = c.list(folder, q, false, rs, false)
 		return err
 	})
 	if err != nil && errors.Is(err, mailproxy.ErrUnavailable) && !errors.Is(err, mailproxy.ErrTooManyConnections) && !isTimeout(err) {
@@ -47,19 +49,38 @@ func (s *imapSession) List(ctx context.Context, folder string, q mailproxy.ListQ
 		s.e.pool.opts.Logger.Warn("imap list failed, retrying without BODYSTRUCTURE", "folder", folder, "err", err)
 		err = s.do(ctx, func(c *imapConn) error {
 			var err error
-			page, err = c.list(folder, q, true)
+			page, err = c.list(folder, q, true, rs, false)
 			return err
 		})
 	}
 	return page, err
 }
 
-func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool) (*mailproxy.MessagePage, error) {
-	if err := c.sel(folder); err != nil {
+// list builds the page from the row cache (see cachedRows): on a folder
+// already selected, the NOOP that picks up other clients' changes, the
+// STATUS and the FETCH of the page's UIDs and flags go out together, one
+// round trip; only rows not seen before are fetched in full. synced is
+// set when list calls itself again because the folder changed under the
+// pipelined FETCH.
+func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowStore, synced bool) (*mailproxy.MessagePage, error) {
+	var noop *imapclient.Command
+	var err error
+	if q.Anchor == 0 && q.Before == 0 && q.After == 0 && !synced {
+		noop, err = c.syncSelected(folder)
+	} else {
+		err = c.sel(folder)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if q.Validity != 0 && q.Validity != c.uidValidity {
+		if noop != nil {
+			noop.Wait()
+		}
 		return nil, fmt.Errorf("%w: %q (page of %d, now %d)", mailproxy.ErrFolderReset, folder, q.Validity, c.uidValidity)
+	}
+	if rs.ok() {
+		rs.rc.checkValidity(rs.u, folder, c.uidValidity)
 	}
 	statusCmd := c.c.Status(folder, &imap.StatusOptions{NumUnseen: true, UIDNext: true})
 
@@ -123,9 +144,24 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool) (*mailp
 
 	var msgs []*imapclient.FetchMessageBuffer
 	var fetchErr error
+	complete := true
 	if total > 0 && last >= 1 {
 		seq := imap.SeqSet{imap.SeqRange{Start: uint32(first), Stop: uint32(last)}}
-		msgs, fetchErr = c.fetchRows(seq, lean)
+		msgs, complete, fetchErr = c.pageFlags(seq)
+	}
+	if noop != nil {
+		// The page's range was reckoned before the server answered the
+		// NOOP: when the count changed (new mail, expunges) or an
+		// unsolicited FETCH took a row's place, ask again, now synced.
+		noopErr := noop.Wait()
+		// (A range past the new end is refused: that too is asked again.)
+		if noopErr == nil && !connBroken(c) && (int(c.numMessages()) != n || fetchErr == nil && !complete) {
+			statusCmd.Wait()
+			return c.list(folder, q, lean, rs, true)
+		}
+		if fetchErr == nil {
+			fetchErr = noopErr
+		}
 	}
 	st, statusErr := statusCmd.Wait()
 	if fetchErr != nil {
@@ -157,13 +193,6 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool) (*mailp
 		}
 	}
 	p.Validity = c.uidValidity
-	if len(msgs) > 0 {
-		p.First = (pageNo-1)*q.PageSize + 1
-		if cursor {
-			p.First = total - last + 1
-		}
-		p.Last = p.First + len(msgs) - 1
-	}
 
 	// Newest first.
 	sortBySeqDesc(msgs)
@@ -175,7 +204,16 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool) (*mailp
 	if len(msgs) > 0 {
 		p.NewestUID, p.OldestUID = uint32(msgs[0].UID), uint32(msgs[len(msgs)-1].UID)
 	}
-	p.Messages = c.rowsOf(msgs)
+	if p.Messages, err = c.cachedRows(msgs, lean, rs); err != nil {
+		return nil, err
+	}
+	if len(p.Messages) > 0 {
+		p.First = (pageNo-1)*q.PageSize + 1
+		if cursor {
+			p.First = total - last + 1
+		}
+		p.Last = p.First + len(p.Messages) - 1
+	}
 	return p, nil
 }
 
@@ -372,27 +410,50 @@ func previewPart(bs imap.BodyStructure) (previewRef, bool) {
 }
 
 // fillPreviews fetches a partial prefix of each message's first text part
-// and turns it into a one-line preview. Messages are grouped by section
-// and size; each group is one FETCH, sent only when the one before is
-// read (see fetch), all under the request's nicety budget: rows whose
-// group did not make it show no preview.
+// and turns it into a one-line preview (see fetchPreviews).
 func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []mailproxy.Summary) {
-	type group struct {
-		item *imap.FetchItemBodySection
-		uids imap.UIDSet
+	texts, _ := c.fetchPreviews(previewRefs(msgs))
+	for i, m := range msgs {
+		rows[i].Preview = texts[m.UID]
 	}
-	groups := map[string]*group{}
-	var order []string
+}
+
+// previewRefs finds the part worth previewing of each message that has a
+// BODYSTRUCTURE.
+func previewRefs(msgs []*imapclient.FetchMessageBuffer) map[imap.UID]previewRef {
 	refs := make(map[imap.UID]previewRef, len(msgs))
 	for _, m := range msgs {
 		if m.BodyStructure == nil {
 			continue
 		}
-		ref, ok := previewPart(m.BodyStructure)
-		if !ok {
-			continue
+		if ref, ok := previewPart(m.BodyStructure); ok {
+			refs[m.UID] = ref
 		}
-		refs[m.UID] = ref
+	}
+	return refs
+}
+
+// fetchPreviews fetches a partial prefix of the given parts and turns each
+// into a one-line preview. Messages are grouped by section and size; each
+// group is one FETCH, sent only when the one before is read (see fetch),
+// all under the request's nicety budget: done tells which messages' groups
+// made it (the others show no preview this time).
+func (c *imapConn) fetchPreviews(refs map[imap.UID]previewRef) (texts map[imap.UID]string, done map[imap.UID]bool) {
+	type group struct {
+		item *imap.FetchItemBodySection
+		uids imap.UIDSet
+		list []imap.UID
+	}
+	groups := map[string]*group{}
+	var order []string
+	// In UID order, so that the commands (and tests) are deterministic.
+	uids := make([]imap.UID, 0, len(refs))
+	for uid := range refs {
+		uids = append(uids, uid)
+	}
+	slices.Sort(uids)
+	for _, uid := range uids {
+		ref := refs[uid]
 		size := int64(previewPlainBytes)
 		if ref.html {
 			size = previewHTMLBytes
@@ -407,31 +468,33 @@ func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []ma
 			groups[key] = g
 			order = append(order, key)
 		}
-		g.uids.AddNum(m.UID)
+		g.uids.AddNum(uid)
+		g.list = append(g.list, uid)
 	}
-	texts := make(map[imap.UID]string, len(msgs))
+	texts = make(map[imap.UID]string, len(refs))
+	done = make(map[imap.UID]bool, len(refs))
 	for _, k := range order {
 		g := groups[k]
 		bufs, ok := c.niceFetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
 		if !ok {
 			continue // late or failed: these rows go without (a spent budget skips the rest at once)
 		}
+		for _, uid := range g.list {
+			done[uid] = true // answered; a message expunged meanwhile has no preview
+		}
 		for _, b := range bufs {
 			ref, ok := refs[b.UID]
 			if !ok {
 				continue
 			}
-			data := b.FindBodySection(g.item)
 			mt := "text/plain"
 			if ref.html {
 				mt = "text/html"
 			}
-			texts[b.UID] = message.PreviewText(data, ref.encoding, ref.charset, mt, previewRunes)
+			texts[b.UID] = message.PreviewText(b.FindBodySection(g.item), ref.encoding, ref.charset, mt, previewRunes)
 		}
 	}
-	for i, m := range msgs {
-		rows[i].Preview = texts[m.UID]
-	}
+	return texts, done
 }
 
 // sectionString turns a part path into "1.2"; the empty path (a
