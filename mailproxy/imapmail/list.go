@@ -57,11 +57,11 @@ func (s *imapSession) List(ctx context.Context, folder string, q mailproxy.ListQ
 }
 
 // list builds the page from the row cache (see cachedRows): on a folder
-// already selected, the NOOP that picks up other clients' changes, the
-// STATUS and the FETCH of the page's UIDs and flags go out together, one
-// round trip; only rows not seen before are fetched in full. synced is
-// set when list calls itself again because the folder changed under the
-// pipelined FETCH.
+// already selected, the NOOP that picks up other clients' changes and the
+// STATUS go out together, then the FETCH of the page's UIDs and flags;
+// only rows not seen before are fetched in full. synced is set when list
+// calls itself again because a change reported during the FETCH took a
+// row's place.
 func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowStore, synced bool) (*mailproxy.MessagePage, error) {
 	var noop *imapclient.Command
 	var err error
@@ -83,6 +83,15 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 		rs.rc.checkValidity(rs.u, folder, c.uidValidity)
 	}
 	statusCmd := c.c.Status(folder, &imap.StatusOptions{NumUnseen: true, UIDNext: true})
+	if noop != nil {
+		// Dovecot delays the sync a NOOP asks for until the commands
+		// pipelined behind it are done: wait for it (and the STATUS
+		// sent with it) before reckoning the page's sequence numbers.
+		if err := noop.Wait(); err != nil {
+			statusCmd.Wait()
+			return nil, err
+		}
+	}
 
 	newer := 0
 	if q.Anchor > 0 {
@@ -101,8 +110,7 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 		}
 	}
 
-	n := int(c.numMessages())
-	total := max(n-newer, 0)
+	total := max(int(c.numMessages())-newer, 0)
 	pages := max((total+q.PageSize-1)/q.PageSize, 1)
 	pageNo := min(q.Page, pages)
 	last := total - (pageNo-1)*q.PageSize // sequence number of the newest row
@@ -149,19 +157,11 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 		seq := imap.SeqSet{imap.SeqRange{Start: uint32(first), Stop: uint32(last)}}
 		msgs, complete, fetchErr = c.pageFlags(seq)
 	}
-	if noop != nil {
-		// The page's range was reckoned before the server answered the
-		// NOOP: when the count changed (new mail, expunges) or an
-		// unsolicited FETCH took a row's place, ask again, now synced.
-		noopErr := noop.Wait()
-		// (A range past the new end is refused: that too is asked again.)
-		if noopErr == nil && !connBroken(c) && (int(c.numMessages()) != n || fetchErr == nil && !complete) {
-			statusCmd.Wait()
-			return c.list(folder, q, lean, rs, true)
-		}
-		if fetchErr == nil {
-			fetchErr = noopErr
-		}
+	if fetchErr == nil && !complete && !synced {
+		// Another client's change reported during the FETCH took a
+		// row's place (see pageFlags): ask again.
+		statusCmd.Wait()
+		return c.list(folder, q, lean, rs, true)
 	}
 	st, statusErr := statusCmd.Wait()
 	if fetchErr != nil {

@@ -26,10 +26,9 @@ var flagItems = &imap.FetchOptions{UID: true, Flags: true}
 
 // syncSelected prepares folder for a list page. When it is already
 // selected it sends NOOP (RFC 9051 §6.1.2: the server reports new mail and
-// expunges of other clients in answer) without waiting: the caller
-// pipelines the page's STATUS and FETCH behind it and then checks, with
-// synced, that the message count did not change under the page. Otherwise
-// it selects the folder (which is a sync of its own) and returns nil.
+// expunges of other clients in answer), which the caller waits for after
+// pipelining what does not depend on sequence numbers (STATUS). Otherwise
+// it selects the folder (a sync of its own) and returns nil.
 func (c *imapConn) syncSelected(folder string) (*imapclient.Command, error) {
 	if c.selected == folder && !c.recount {
 		if err := checkMailboxName(folder); err != nil {
@@ -42,10 +41,9 @@ func (c *imapConn) syncSelected(folder string) (*imapclient.Command, error) {
 
 // pageFlags fetches UID and FLAGS of the rows in seq (sequence numbers),
 // one round trip. Rows are keyed by sequence number: an unsolicited FETCH
-// (a flag change another client made, reported in answer to a pipelined
-// NOOP) may be taken for this command's answer for the same message by
+// (a flag change another client made meanwhile) may be taken for this command's answer for the same message by
 // go-imap; such a row lacks its UID, and complete says so (the caller
-// then asks again, now that the server has nothing left to report).
+// then asks again).
 func (c *imapConn) pageFlags(seq imap.SeqSet) (msgs []*imapclient.FetchMessageBuffer, complete bool, err error) {
 	bufs, err := c.fetch(seq, flagItems)
 	if err != nil {

@@ -2,6 +2,7 @@ package imapmail
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -34,19 +35,22 @@ func (rs rowStore) keepOpened(c *imapConn, uid imap.UID, m *mailproxy.Message, p
 }
 
 // messageFromCache shows a message opened before: one FETCH of its UID
-// and flags (behind a NOOP, same round trip) (which also tells that it still exists, and its sequence
+// and flags (after a NOOP) (which also tells that it still exists, and its sequence
 // number for the niceties), a silent STORE of \Seen where opening marks
 // it read, and the niceties (previous/next, the conversation), which
 // depend on the folder's current contents and are never cached.
 func (c *imapConn) messageFromCache(cm *cachedMessage, id string, uid imap.UID, opts mailproxy.ViewOptions, po PoolOptions) (*mailproxy.Message, error) {
-	// A NOOP in the same round trip makes the server report another
-	// client's expunge first (a UID FETCH of it then answers nothing),
-	// rather than the last flags it knew.
-	noop := c.c.Noop()
-	bufs, err := c.fetch(imap.UIDSetNum(uid), flagItems)
-	if nerr := noop.Wait(); err == nil {
-		err = nerr
+	// A NOOP first makes the server report another client's expunge (a
+	// UID FETCH of it then answers nothing) rather than the last flags it
+	// knew. Dovecot delays the sync until pipelined commands are done, so
+	// it is a round trip of its own (sel sends it when the connection sat
+	// idle for a second).
+	if time.Since(c.lastCmd) <= time.Second {
+		if err := c.c.Noop().Wait(); err != nil {
+			return nil, err
+		}
 	}
+	bufs, err := c.fetch(imap.UIDSetNum(uid), flagItems)
 	if err != nil {
 		return nil, err
 	}

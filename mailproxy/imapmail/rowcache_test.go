@@ -11,7 +11,9 @@ func TestRowCacheBoundedLRU(t *testing.T) {
 	rc := newRowCache(64 << 10)
 	u := rc.user(cacheUserKey("imap://mail.example:143", "Alice"))
 	rc.checkValidity(u, "INBOX", 7)
-	row := func(i int) *cachedRow { return &cachedRow{subject: strings.Repeat("s", 100), preview: strings.Repeat("p", 90)} }
+	row := func(i int) *cachedRow {
+		return &cachedRow{subject: strings.Repeat("s", 100), preview: strings.Repeat("p", 90)}
+	}
 	for i := 1; i <= 1000; i++ {
 		rc.putRow(u, "INBOX", 7, imap.UID(i), row(i))
 		if i%100 == 0 {
