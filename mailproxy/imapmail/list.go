@@ -65,11 +65,13 @@ func (s *imapSession) List(ctx context.Context, folder string, q mailproxy.ListQ
 func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowStore, synced bool) (*mailproxy.MessagePage, error) {
 	var noop *imapclient.Command
 	var err error
+	specials := c.prefetchSpecials(folder)
 	if q.Anchor == 0 && q.Before == 0 && q.After == 0 && !synced {
 		noop, err = c.syncSelected(folder)
 	} else {
 		err = c.sel(folder)
 	}
+	specials()
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +157,13 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 	complete := true
 	if total > 0 && last >= 1 {
 		seq := imap.SeqSet{imap.SeqRange{Start: uint32(first), Stop: uint32(last)}}
-		msgs, complete, fetchErr = c.pageFlags(seq)
+		items := flagItems
+		if !lean && rs.ok() && rs.rc.cold(rs.u, folder, c.uidValidity) {
+			// Nothing cached here yet (a fresh sign-in): the rows
+			// in full at once, not UIDs first.
+			items = rowItems(false)
+		}
+		msgs, complete, fetchErr = c.pageRows(seq, items)
 	}
 	if fetchErr == nil && !complete && !synced {
 		// Another client's change reported during the FETCH took a
@@ -221,11 +229,16 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 // (sequence numbers or UIDs); lean leaves out BODYSTRUCTURE (no previews
 // or attachment marks) for servers that fail on it.
 func (c *imapConn) fetchRows(set imap.NumSet, lean bool) ([]*imapclient.FetchMessageBuffer, error) {
+	return c.fetch(set, rowItems(lean))
+}
+
+// rowItems is what a row needs in full.
+func rowItems(lean bool) *imap.FetchOptions {
 	opts := &imap.FetchOptions{UID: true, Flags: true, Envelope: true, InternalDate: true, RFC822Size: true}
 	if !lean {
 		opts.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
 	}
-	return c.fetch(set, opts)
+	return opts
 }
 
 // rowsOf turns fetched rows, in the order given, into summaries with

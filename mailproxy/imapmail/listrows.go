@@ -39,13 +39,13 @@ func (c *imapConn) syncSelected(folder string) (*imapclient.Command, error) {
 	return nil, c.sel(folder)
 }
 
-// pageFlags fetches UID and FLAGS of the rows in seq (sequence numbers),
-// one round trip. Rows are keyed by sequence number: an unsolicited FETCH
+// pageRows fetches items (UID and FLAGS, or whole rows when nothing is
+// cached yet) of the rows in seq (sequence numbers), one round trip. Rows are keyed by sequence number: an unsolicited FETCH
 // (a flag change another client made meanwhile) may be taken for this command's answer for the same message by
 // go-imap; such a row lacks its UID, and complete says so (the caller
 // then asks again).
-func (c *imapConn) pageFlags(seq imap.SeqSet) (msgs []*imapclient.FetchMessageBuffer, complete bool, err error) {
-	bufs, err := c.fetch(seq, flagItems)
+func (c *imapConn) pageRows(seq imap.SeqSet, items *imap.FetchOptions) (msgs []*imapclient.FetchMessageBuffer, complete bool, err error) {
+	bufs, err := c.fetch(seq, items)
 	if err != nil {
 		return nil, false, err
 	}
@@ -82,9 +82,12 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 		cached = make([]*cachedRow, len(msgs))
 	}
 	var missing imap.UIDSet
+	var full []*imapclient.FetchMessageBuffer
 	pending := map[imap.UID]previewRef{}
 	for i, r := range cached {
 		switch {
+		case r == nil && msgs[i].Envelope != nil:
+			full = append(full, msgs[i]) // fetched in full already
 		case r == nil:
 			missing.AddNum(uids[i])
 		case r.pending:
@@ -93,10 +96,13 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 	}
 	fresh := map[imap.UID]*cachedRow{}
 	if len(missing) > 0 {
-		full, err := c.fetchRows(missing, lean)
+		more, err := c.fetchRows(missing, lean)
 		if err != nil {
 			return nil, err
 		}
+		full = append(full, more...)
+	}
+	if len(full) > 0 {
 		rows := make([]mailproxy.Summary, len(full))
 		for i, b := range full {
 			rows[i] = summaryOf(c.uidValidity, b)
@@ -150,4 +156,21 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 		out = append(out, r.summary(c.uidValidity, m.UID, m.Flags))
 	}
 	return out, nil
+}
+
+// prefetchSpecials sends, before the first SELECT of a connection, the
+// LIST of special-use folders that the list page asks for right after
+// (is this Junk?), so that it shares the SELECT's round trip. The
+// returned func collects it (call it once the SELECT is answered).
+func (c *imapConn) prefetchSpecials(folder string) func() {
+	if c.specials != nil || c.selected == folder || checkMailboxName(folder) != nil {
+		return func() {}
+	}
+	hasSpecialUse := c.caps.Has(imap.CapSpecialUse) || c.caps.Has(imap.CapIMAP4rev2)
+	cmd := c.c.List("", "*", &imap.ListOptions{ReturnSpecialUse: hasSpecialUse})
+	return func() {
+		if list, err := cmd.Collect(); err == nil {
+			c.specials = specialsOf(list, hasSpecialUse)
+		}
+	}
 }

@@ -123,6 +123,7 @@ type cacheItem struct {
 type userCache struct {
 	name     string // cache key: server and UserKey
 	items    map[cacheKey]*list.Element
+	rowsIn   map[string]int    // mailbox → rows held
 	validity map[string]uint32 // mailbox → the UIDVALIDITY its entries belong to
 	opened   []cacheKey        // message views, oldest first
 }
@@ -155,7 +156,7 @@ func (rc *rowCache) user(name string) *userCache {
 	defer rc.mu.Unlock()
 	u := rc.users[name]
 	if u == nil {
-		u = &userCache{name: name, items: make(map[cacheKey]*list.Element), validity: make(map[string]uint32)}
+		u = &userCache{name: name, items: make(map[cacheKey]*list.Element), rowsIn: make(map[string]int), validity: make(map[string]uint32)}
 		rc.users[name] = u
 	}
 	return u
@@ -179,6 +180,15 @@ func (rc *rowCache) checkValidity(u *userCache, mailbox string, validity uint32)
 			rc.removeLocked(el)
 		}
 	}
+}
+
+// cold tells whether no row of mailbox (in UIDVALIDITY validity) is
+// cached: a page of it is fetched in full at once.
+func (rc *rowCache) cold(u *userCache, mailbox string, validity uint32) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	v, ok := u.validity[mailbox]
+	return !ok || v != validity || u.rowsIn[mailbox] == 0
 }
 
 // rows looks up the rows of uids; the result holds nil where a row is
@@ -248,6 +258,8 @@ func (rc *rowCache) put(u *userCache, it *cacheItem) {
 	u.items[it.key] = rc.lru.PushFront(it)
 	if it.key.opened {
 		u.opened = append(u.opened, it.key)
+	} else {
+		u.rowsIn[it.key.mailbox]++
 	}
 	rc.used += it.size
 	for rc.used > rc.max {
@@ -260,6 +272,11 @@ func (rc *rowCache) removeLocked(el *list.Element) {
 	rc.lru.Remove(el)
 	rc.used -= it.size
 	delete(it.user.items, it.key)
+	if !it.key.opened {
+		if it.user.rowsIn[it.key.mailbox]--; it.user.rowsIn[it.key.mailbox] <= 0 {
+			delete(it.user.rowsIn, it.key.mailbox)
+		}
+	}
 	if it.key.opened {
 		for i, k := range it.user.opened {
 			if k == it.key {
