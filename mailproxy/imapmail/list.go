@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -484,8 +487,8 @@ func (c *imapConn) fetchPreviews(refs map[imap.UID]previewRef) (texts map[imap.U
 		g.uids.AddNum(uid)
 		g.list = append(g.list, uid)
 	}
-	texts = make(map[imap.UID]string, len(refs))
 	done = make(map[imap.UID]bool, len(refs))
+	var jobs []previewJob
 	for _, k := range order {
 		g := groups[k]
 		bufs, ok := c.niceFetch(g.uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{g.item}})
@@ -496,18 +499,49 @@ func (c *imapConn) fetchPreviews(refs map[imap.UID]previewRef) (texts map[imap.U
 			done[uid] = true // answered; a message expunged meanwhile has no preview
 		}
 		for _, b := range bufs {
-			ref, ok := refs[b.UID]
-			if !ok {
-				continue
+			if ref, ok := refs[b.UID]; ok {
+				jobs = append(jobs, previewJob{uid: b.UID, ref: ref, data: b.FindBodySection(g.item)})
 			}
-			mt := "text/plain"
-			if ref.html {
-				mt = "text/html"
-			}
-			texts[b.UID] = message.PreviewText(b.FindBodySection(g.item), ref.encoding, ref.charset, mt, previewRunes)
 		}
 	}
-	return texts, done
+	return decodePreviews(jobs), done
+}
+
+// previewJob is one fetched preview prefix to decode.
+type previewJob struct {
+	uid  imap.UID
+	ref  previewRef
+	data []byte
+	text string
+}
+
+// decodePreviews turns fetched prefixes into one-line previews, on all
+// cores: HTML to text costs up to a fifth of a millisecond a message,
+// which a first page of 50 rows would otherwise wait for in a row.
+func decodePreviews(jobs []previewJob) map[imap.UID]string {
+	workers := min(runtime.GOMAXPROCS(0), (len(jobs)+7)/8)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				j := &jobs[i]
+				mt := "text/plain"
+				if j.ref.html {
+					mt = "text/html"
+				}
+				j.text = message.PreviewText(j.data, j.ref.encoding, j.ref.charset, mt, previewRunes)
+			}
+		}()
+	}
+	wg.Wait()
+	texts := make(map[imap.UID]string, len(jobs))
+	for _, j := range jobs {
+		texts[j.uid] = j.text
+	}
+	return texts
 }
 
 // sectionString turns a part path into "1.2"; the empty path (a
