@@ -245,18 +245,6 @@ func rowItems(lean bool) *imap.FetchOptions {
 	return opts
 }
 
-// rowsOf turns fetched rows, in the order given, into summaries with
-// senders and previews filled where the nicety budget allows.
-func (c *imapConn) rowsOf(msgs []*imapclient.FetchMessageBuffer) []mailproxy.Summary {
-	rows := make([]mailproxy.Summary, 0, len(msgs))
-	for _, m := range msgs {
-		rows = append(rows, summaryOf(c.uidValidity, m))
-	}
-	c.fillMissingSenders(msgs, rows)
-	c.fillPreviews(msgs, rows)
-	return rows
-}
-
 // fromHeader fetches the raw From header, for servers whose ENVELOPE
 // leaves From empty when they cannot decode it (an unknown charset).
 var fromHeader = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"From"}, Peek: true}
@@ -424,15 +412,6 @@ func previewPart(bs imap.BodyStructure) (previewRef, bool) {
 		return *html, true
 	}
 	return previewRef{}, false
-}
-
-// fillPreviews fetches a partial prefix of each message's first text part
-// and turns it into a one-line preview (see fetchPreviews).
-func (c *imapConn) fillPreviews(msgs []*imapclient.FetchMessageBuffer, rows []mailproxy.Summary) {
-	texts, _ := c.fetchPreviews(previewRefs(msgs))
-	for i, m := range msgs {
-		rows[i].Preview = texts[m.UID]
-	}
 }
 
 // previewRefs finds the part worth previewing of each message that has a
