@@ -165,7 +165,6 @@ func (c *imapConn) list(folder string, q mailproxy.ListQuery, lean bool, rs rowS
 			// Nothing cached here yet (a fresh sign-in): the rows
 			// in full at once, not UIDs first.
 			items = rowItems(false)
-			items.BodySection = []*imap.FetchItemBodySection{previewGuess}
 		}
 		msgs, complete, fetchErr = c.pageRows(seq, items)
 	}

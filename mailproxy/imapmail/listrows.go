@@ -95,7 +95,6 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 		}
 	}
 	fresh := map[imap.UID]*cachedRow{}
-	preview := map[imap.UID]string{} // previews that came with the rows
 	if len(missing) > 0 {
 		more, err := c.fetchRows(missing, lean)
 		if err != nil {
@@ -110,27 +109,14 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 		}
 		c.fillMissingSenders(full, rows)
 		refs := previewRefs(full)
-		var guessed []previewJob
-		for _, b := range full {
-			ref, ok := refs[b.UID]
-			if !ok {
-				continue
-			}
-			if data := b.FindBodySection(previewGuess); data != nil && ref.section == "1" && !ref.html {
-				guessed = append(guessed, previewJob{uid: b.UID, ref: ref, data: data})
-			} else {
-				pending[b.UID] = ref
-			}
-		}
-		for uid, text := range decodePreviews(guessed) {
-			preview[uid] = text
+		for uid, ref := range refs {
+			pending[uid] = ref
 		}
 		for i, b := range full {
 			ref, hasRef := refs[b.UID]
-			text, got := preview[b.UID]
 			fresh[b.UID] = &cachedRow{
 				from: rows[i].From, subject: rows[i].Subject, date: rows[i].Date, size: rows[i].Size,
-				attachment: rows[i].Attachment, ref: ref, hasRef: hasRef, pending: hasRef && !got, preview: text,
+				attachment: rows[i].Attachment, ref: ref, hasRef: hasRef, pending: hasRef,
 			}
 		}
 	}
@@ -171,13 +157,6 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 	}
 	return out, nil
 }
-
-// previewGuess rides along when a page's rows are fetched in full: the
-// first part's first bytes, which is the text to preview for most mail
-// (a single text part, or text/plain first in multipart/alternative or
-// mixed). The BODYSTRUCTURE in the same answer tells whether it was; the
-// others get their own fetch as before.
-var previewGuess = &imap.FetchItemBodySection{Part: []int{1}, Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: previewPlainBytes}}
 
 // prefetchSpecials sends, before the first SELECT of a connection, the
 // LIST of special-use folders that the list page asks for right after
