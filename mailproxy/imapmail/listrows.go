@@ -122,15 +122,14 @@ func (c *imapConn) cachedRows(msgs []*imapclient.FetchMessageBuffer, lean bool, 
 	}
 	if len(pending) > 0 {
 		texts, done := c.fetchPreviews(pending)
-		for uid := range pending {
+		for i, uid := range uids {
+			if _, ok := pending[uid]; !ok {
+				continue
+			}
 			r := fresh[uid]
-			if r == nil {
-				for i, u := range uids {
-					if u == uid && cached[i] != nil {
-						cp := *cached[i]
-						r = &cp
-					}
-				}
+			if r == nil && cached[i] != nil {
+				cp := *cached[i] // cached rows are never changed: store a new one
+				r = &cp
 			}
 			if r == nil {
 				continue
