@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -291,5 +290,3 @@ func peakRSS(in *instance, f func() error) (int64, error) {
 
 // userName is the name of the i-th generated user.
 func userName(prefix string, i int) string { return fmt.Sprintf("%s%04d", prefix, i) }
-
-func trimLines(s string) string { return strings.TrimSpace(s) }
