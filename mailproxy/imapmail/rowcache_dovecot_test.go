@@ -47,7 +47,7 @@ func newCommandLog(t *testing.T, upstream string) *commandLog {
 				continue
 			}
 			go func() { io.Copy(c, u); c.Close() }()
-			go func() { io.Copy(io.MultiWriter(u, l), c); u.Close() }()
+			go func() { io.Copy(io.MultiWriter(l, u), c); u.Close() }() // logged before the server sees it
 		}
 	}()
 	return l
@@ -375,5 +375,44 @@ func TestRowCacheDovecotConcurrent(t *testing.T) {
 	close(stop)
 	if err := <-changer; err != nil {
 		t.Errorf("other client: %v", err)
+	}
+}
+
+// TestRowCacheDovecotPendingPreview: a row cached while its preview fetch
+// ran out of budget gets its preview on a later page, with one partial
+// fetch and no full one.
+func TestRowCacheDovecotPendingPreview(t *testing.T) {
+	p, log, _, _ := dovecotRows(t, 60)
+	s := p.Session("sess-1", aliceCreds)
+	first := listPage(t, s, "INBOX", 1)
+	want := first.Messages[0].Preview
+	if want == "" {
+		t.Fatal("newest row has no preview")
+	}
+	// As if the preview fetch had been late: cached without it.
+	_, uid, _ := parseMsgID(first.Messages[0].ID)
+	rs := s.(*imapSession).rowStore()
+	row := *rs.rc.rows(rs.u, "INBOX", first.Validity, []imap.UID{uid})[0]
+	row.preview, row.pending = "", true
+	rs.rc.putRow(rs.u, "INBOX", first.Validity, uid, &row)
+
+	log.take()
+	again := listPage(t, s, "INBOX", 1)
+	if got := again.Messages[0].Preview; got != want {
+		t.Errorf("preview after the retry = %q, want %q", got, want)
+	}
+	cmds := log.take()
+	for _, c := range cmds {
+		if strings.Contains(c, "ENVELOPE") {
+			t.Errorf("retrying a preview fetched the row in full: %q", cmds)
+		}
+	}
+	if r := rs.rc.rows(rs.u, "INBOX", first.Validity, []imap.UID{uid})[0]; r.pending || r.preview != want {
+		t.Errorf("cached row after the retry: pending %v, preview %q", r.pending, r.preview)
+	}
+	log.take()
+	listPage(t, s, "INBOX", 1)
+	if cmds := log.take(); len(cmds) != 3 {
+		t.Errorf("third page sent %q, want NOOP, STATUS, FETCH", cmds)
 	}
 }
