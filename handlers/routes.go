@@ -19,7 +19,7 @@ func (h *Handler) Routes() http.Handler {
 	// issue before reading its body; limitBody then bounds the body
 	// (middleware.go) before the token is read from it.
 	r.Use(web.Recover(h.cfg.Logger), web.AccessLog(h.cfg.Logger), web.SecurityHeaders, web.CrossOrigin, h.cfg.Sessions.CSRF(http.HandlerFunc(h.forgedRequest), h.limitBody))
-	r.Use(middleware.Compress(5, "text/html", "text/css"))
+	r.Use(middleware.Compress(1, "text/html", "text/css"))
 	r.NotFound(h.notFound)
 
 	// Operations and assets.

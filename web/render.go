@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 )
@@ -13,8 +14,9 @@ import (
 // Render writes a page with status. The page is rendered to a buffer
 // first, so a failing template never leaves half a page.
 func Render(w http.ResponseWriter, r *http.Request, status int, page templ.Component) {
-	var buf bytes.Buffer
-	if err := page.Render(r.Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := page.Render(r.Context(), buf); err != nil {
 		slog.ErrorContext(r.Context(), "rendering page", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal error. Please try again.", http.StatusInternalServerError)
 		return
@@ -22,6 +24,18 @@ func Render(w http.ResponseWriter, r *http.Request, status int, page templ.Compo
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// renderBuffers keep the pages' buffers between requests: a list page
+// grew a fresh one through ten sizes to 32 KB each time.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // a huge page (a long message): let it go
+	}
+	b.Reset()
+	renderBuffers.Put(b)
 }
 
 // Redirect answers with 303 See Other to a local URL (already carrying the

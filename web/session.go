@@ -63,6 +63,7 @@ type SessionManager struct {
 	opts      SessionOptions
 	csrfKeys  [][]byte // per secret, for CSRF tokens
 	nonceKeys [][]byte // per secret, for signing CSRF cookies (nonces)
+	decoded   cookieCache
 }
 
 // Session is a loaded, valid session.
@@ -239,6 +240,10 @@ func (m *SessionManager) cookie(r *http.Request) (id string, key []byte, ok bool
 	if err != nil {
 		return "", nil, false
 	}
+	now := time.Now()
+	if id, key, ok := m.decoded.get(c.Value, now); ok {
+		return id, key, true
+	}
 	values := map[any]any{}
 	if err := securecookie.DecodeMulti(m.opts.Name, c.Value, &values, m.cookies.Codecs...); err != nil {
 		return "", nil, false
@@ -248,6 +253,7 @@ func (m *SessionManager) cookie(r *http.Request) (id string, key []byte, ok bool
 	if id == "" || len(key) != 32 {
 		return "", nil, false
 	}
+	m.decoded.put(c.Value, id, key, now)
 	return id, key, true
 }
 

@@ -134,6 +134,9 @@ type Options struct {
 	// submission service relays to (trusted, without authentication).
 	// A test usually runs one that hands the mail to Deliver.
 	SubmissionRelay string
+	// Extra lines are appended to the generated dovecot.conf (e.g.
+	// raised process limits for a benchmark with a thousand sessions).
+	Extra []string
 }
 
 // User is one mail account of the test server.
@@ -564,6 +567,9 @@ func (s *Server) config(o *Options, imapPort, pop3Port int) string {
 	p("    port = 0")
 	p("  }")
 	p("}")
+	for _, l := range o.Extra {
+		p("%s", l)
+	}
 	return b.String()
 }
 

@@ -30,9 +30,10 @@ var errNoRetry = errors.New("not retryable")
 // bounded, and parsed here.
 func (s *imapSession) Message(ctx context.Context, folder, id string, opts mailproxy.ViewOptions) (*mailproxy.Message, error) {
 	var m *mailproxy.Message
+	rs := s.rowStore()
 	err := s.do(ctx, func(c *imapConn) error {
 		var err error
-		m, err = c.message(folder, id, opts, s.e.pool.opts)
+		m, err = c.message(folder, id, opts, s.e.pool.opts, rs)
 		return err
 	})
 	if err != nil && errors.Is(err, mailproxy.ErrUnavailable) && !errors.Is(err, mailproxy.ErrTooManyConnections) && !isTimeout(err) {
@@ -54,10 +55,13 @@ func (s *imapSession) Message(ctx context.Context, folder, id string, opts mailp
 	return m, nil
 }
 
-func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po PoolOptions) (*mailproxy.Message, error) {
+func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po PoolOptions, rs rowStore) (*mailproxy.Message, error) {
 	uid, err := c.selectFor(folder, id)
 	if err != nil {
 		return nil, err
+	}
+	if cm := rs.openedMessage(c, uid); cm != nil {
+		return c.messageFromCache(cm, id, uid, opts, po)
 	}
 	refsItem := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"References", "From"}, Peek: true}
 	bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
@@ -130,13 +134,16 @@ func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po Poo
 
 	if plan.body == nil {
 		c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
+		rs.keepOpened(c, uid, m, plan, "", nil, false)
 		if len(m.Attachments) == 0 {
 			m.Problems = append(m.Problems, "This message has no text.")
 		}
 		return m, nil
 	}
 	c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
-	renderBody(m, bodyData, plan.body, plan.cids, opts)
+	text, problems := message.DecodeBody(bodyData, plan.body.encoding, plan.body.charset)
+	rs.keepOpened(c, uid, m, plan, text, problems, plan.body.size > po.MaxPartBytes)
+	renderText(m, text, problems, plan.body, plan.cids, opts)
 	if plan.body.size > po.MaxPartBytes {
 		m.Problems = append(m.Problems, fmt.Sprintf("This message is long; only the first %d KB are shown.", po.MaxPartBytes>>10))
 	}
@@ -249,9 +256,8 @@ func fromOfHeader(header []byte) []mailproxy.Address {
 	return nil
 }
 
-// renderBody decodes the fetched body part and fills m.Body.
-func renderBody(m *mailproxy.Message, data []byte, ref *partRef, cids map[string]string, opts mailproxy.ViewOptions) {
-	text, problems := message.DecodeBody(data, ref.encoding, ref.charset)
+// renderText fills m.Body from the decoded body part, sanitizing HTML.
+func renderText(m *mailproxy.Message, text string, problems []string, ref *partRef, cids map[string]string, opts mailproxy.ViewOptions) {
 	m.Problems = append(m.Problems, problems...)
 	if ref.mediaType == "text/html" {
 		safe, blocked := message.SanitizeHTML(text, message.SanitizeOptions{
@@ -304,6 +310,7 @@ func (s *imapSession) Part(ctx context.Context, folder, id, part string, w mailp
 		return fmt.Errorf("%w: bad part %q", mailproxy.ErrNotFound, part)
 	}
 	started := false
+	rs := s.rowStore()
 	err := s.e.do(ctx, s.creds, true, func(c *imapConn) error {
 		if started {
 			return errNoRetry
@@ -312,16 +319,22 @@ func (s *imapSession) Part(ctx context.Context, folder, id, part string, w mailp
 		if err != nil {
 			return err
 		}
-		bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}})
-		if err != nil {
-			return err
+		var plans []bodyPlan
+		if plan, ok := rs.cachedPlan(c, uid); ok {
+			plans = append(plans, plan) // opened before: BODYSTRUCTURE known
+		} else {
+			bufs, err := c.fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true}})
+			if err != nil {
+				return err
+			}
+			for _, b := range bufs {
+				if b.UID == uid && b.BodyStructure != nil {
+					plans = append(plans, planBody(b.BodyStructure))
+				}
+			}
 		}
 		var att *mailproxy.Attachment
-		for _, b := range bufs {
-			if b.UID != uid || b.BodyStructure == nil {
-				continue
-			}
-			plan := planBody(b.BodyStructure)
+		for _, plan := range plans {
 			for i := range plan.atts {
 				if plan.atts[i].Part == part {
 					att = &plan.atts[i]

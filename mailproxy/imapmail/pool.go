@@ -58,6 +58,9 @@ type PoolOptions struct {
 	// Observe, when set, is called after every upstream operation (see
 	// Observer).
 	Observe mailproxy.Observer
+	// RowCacheBytes bounds the row cache shared by all users (default
+	// 32 MiB; see rowcache.go).
+	RowCacheBytes int64
 }
 
 func (o *PoolOptions) withDefaults() PoolOptions {
@@ -112,6 +115,8 @@ type Pool struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	rows *rowCache // immutable row and message data, per user (rowcache.go)
 }
 
 var _ mailproxy.Backend = (*Pool)(nil)
@@ -126,6 +131,7 @@ func NewPool(opts *PoolOptions) *Pool {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	p.rows = newRowCache(p.opts.RowCacheBytes)
 	go p.reap()
 	return p
 }
@@ -167,6 +173,7 @@ func (p *Pool) Logout(id string) {
 	p.mu.Unlock()
 	if e != nil {
 		e.shutdown(true)
+		p.forgetRowsIfLast(e.user)
 	}
 }
 
@@ -226,6 +233,7 @@ func (p *Pool) reapOnce(now time.Time) {
 			idle = append(idle, e)
 			if now.Sub(last) > 4*p.opts.IdleTimeout {
 				delete(p.entries, id)
+				defer p.forgetRowsIfLast(e.user)
 			}
 		}
 	}

@@ -315,15 +315,16 @@ func (s *imapSession) Search(ctx context.Context, folder string, q mailproxy.Sea
 	q.Text = CleanQuery(q.Text)
 	terms := queryTerms(q.Text)
 	var page *mailproxy.MessagePage
+	rows := s.rowStore()
 	err := s.do(ctx, func(c *imapConn) error {
 		var err error
 		switch {
 		case len(terms) == 0:
 			page = &mailproxy.MessagePage{Folder: folder, FolderDisplay: c.display(folder), Page: 1, Pages: 1, PageSize: q.PageSize, AllFolders: q.AllFolders}
 		case q.AllFolders:
-			page, err = c.searchAll(folder, q, terms)
+			page, err = c.searchAll(folder, q, terms, rows)
 		default:
-			page, err = c.search(folder, q, terms)
+			page, err = c.search(folder, q, terms, rows)
 		}
 		return err
 	})
@@ -334,7 +335,7 @@ func (s *imapSession) Search(ctx context.Context, folder string, q mailproxy.Sea
 }
 
 // search is Search in one folder.
-func (c *imapConn) search(folder string, q mailproxy.SearchQuery, terms []string) (*mailproxy.MessagePage, error) {
+func (c *imapConn) search(folder string, q mailproxy.SearchQuery, terms []string, rows rowStore) (*mailproxy.MessagePage, error) {
 	if err := c.sel(folder); err != nil {
 		return nil, err
 	}
@@ -366,19 +367,27 @@ func (c *imapConn) search(folder string, q mailproxy.SearchQuery, terms []string
 		return p, nil
 	}
 	var err error
-	p.Messages, err = c.rowsByUID(folder, r.uids[p.First-1:p.Last])
+	p.Messages, err = c.rowsByUID(folder, r.uids[p.First-1:p.Last], rows)
 	return p, err
 }
 
 // rowsByUID fetches the list rows of uids in the selected folder, in the
-// order given (one FETCH, one pipelined round of previews). Messages
-// expunged meanwhile are left out.
-func (c *imapConn) rowsByUID(folder string, uids []imap.UID) ([]mailproxy.Summary, error) {
+// order given, through the row cache (see cachedRows): UIDs and flags,
+// then in full only what is not cached. Messages expunged meanwhile are
+// left out.
+func (c *imapConn) rowsByUID(folder string, uids []imap.UID, rows rowStore) ([]mailproxy.Summary, error) {
 	var set imap.UIDSet
 	for _, u := range uids {
 		set.AddNum(u)
 	}
-	bufs, err := c.fetchRows(set, false)
+	items := flagItems
+	if rows.ok() {
+		rows.rc.checkValidity(rows.u, c.selected, c.uidValidity)
+	}
+	if !rows.ok() || rows.rc.cold(rows.u, c.selected, c.uidValidity) {
+		items = rowItems(false)
+	}
+	bufs, err := c.fetch(set, items)
 	if err != nil {
 		return nil, err
 	}
@@ -392,11 +401,11 @@ func (c *imapConn) rowsByUID(folder string, uids []imap.UID) ([]mailproxy.Summar
 			msgs = append(msgs, b)
 		}
 	}
-	rows := c.rowsOf(msgs)
-	for i := range rows {
-		rows[i].Folder = folder
+	out, err := c.cachedRows(msgs, false, rows)
+	for i := range out {
+		out[i].Folder = folder
 	}
-	return rows, nil
+	return out, err
 }
 
 // hit is one result of an all-folders search, before its row is fetched.
@@ -413,7 +422,7 @@ type hit struct {
 // small FETCH per folder) to merge them newest first, then the page's rows
 // fetched folder by folder. Paging reaches the first maxMergedRows
 // results; Total still counts them all.
-func (c *imapConn) searchAll(current string, q mailproxy.SearchQuery, terms []string) (*mailproxy.MessagePage, error) {
+func (c *imapConn) searchAll(current string, q mailproxy.SearchQuery, terms []string, store rowStore) (*mailproxy.MessagePage, error) {
 	list, err := c.c.List("", "*", nil).Collect()
 	if err != nil {
 		return nil, err
@@ -510,7 +519,7 @@ func (c *imapConn) searchAll(current string, q mailproxy.SearchQuery, terms []st
 		if err := c.sel(f); err != nil {
 			return nil, err
 		}
-		rs, err := c.rowsByUID(f, byFolder[f])
+		rs, err := c.rowsByUID(f, byFolder[f], store)
 		if err != nil {
 			return nil, err
 		}

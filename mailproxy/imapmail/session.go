@@ -163,36 +163,41 @@ func (c *imapConn) specialFolder(use string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		specials := map[string]string{}
-		for _, l := range list {
-			f := folderFromList(l, hasSpecialUse)
-			if f.NoSelect || f.Special == "" {
-				continue
-			}
-			if _, dup := specials[f.Special]; !dup {
-				specials[f.Special] = f.Name
-			}
-		}
-		if hasSpecialUse {
-			// A server that has SPECIAL-USE but marks nothing (or not
-			// this use) still may have "Trash": fall back to names.
-			for _, l := range list {
-				f := folderFromList(l, false)
-				if f.NoSelect || f.Special == "" || f.Depth != 0 {
-					continue
-				}
-				if _, ok := specials[f.Special]; !ok {
-					specials[f.Special] = f.Name
-				}
-			}
-		}
-		c.specials = specials
+		c.specials = specialsOf(list, hasSpecialUse)
 	}
 	name, ok := c.specials[use]
 	if !ok {
 		return "", fmt.Errorf("%w: no %s folder", mailproxy.ErrNotFound, use)
 	}
 	return name, nil
+}
+
+// specialsOf reads the special-use folders from a LIST of every folder.
+func specialsOf(list []*imap.ListData, hasSpecialUse bool) map[string]string {
+	specials := map[string]string{}
+	for _, l := range list {
+		f := folderFromList(l, hasSpecialUse)
+		if f.NoSelect || f.Special == "" {
+			continue
+		}
+		if _, dup := specials[f.Special]; !dup {
+			specials[f.Special] = f.Name
+		}
+	}
+	if hasSpecialUse {
+		// A server that has SPECIAL-USE but marks nothing (or not
+		// this use) still may have "Trash": fall back to names.
+		for _, l := range list {
+			f := folderFromList(l, false)
+			if f.NoSelect || f.Special == "" || f.Depth != 0 {
+				continue
+			}
+			if _, ok := specials[f.Special]; !ok {
+				specials[f.Special] = f.Name
+			}
+		}
+	}
+	return specials
 }
 
 // sortFolders puts INBOX, then special-use folders, then the rest as a

@@ -192,6 +192,23 @@ var (
 	separatorRe   = regexp.MustCompile(`(?i)^\s*(-{3,}\s*(original message|ursprüngliche nachricht|message d'origine|forwarded message)\s*-{3,}|_{10,})\s*$`)
 )
 
+// containsWrote is a cheap test that attributionRe may match: the
+// regexp backtracks over long lines (a quarter of a list page's preview
+// work), and almost no line says "wrote".
+func containsWrote(l string) bool {
+	for i := 0; i+5 <= len(l); i++ {
+		if (l[i]|0x20) == 'w' && strings.EqualFold(l[i:i+5], "wrote") {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeSeparator is a cheap test that separatorRe may match.
+func maybeSeparator(l string) bool {
+	return strings.Contains(l, "---") || strings.Contains(l, "__________")
+}
+
 // plainPreview leaves out quoted lines, the attribution line before them,
 // the signature and a quoted original, when other text remains.
 func plainPreview(s string) string {
@@ -210,13 +227,13 @@ func plainPreview(s string) string {
 	var keep []string
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if (strings.TrimRight(l, " ") == "--" || separatorRe.MatchString(l)) && len(keep) > 0 {
+		if (strings.TrimRight(l, " ") == "--" || maybeSeparator(l) && separatorRe.MatchString(l)) && len(keep) > 0 {
 			break
 		}
 		if quoted(l) {
 			continue
 		}
-		wrote := attributionRe.MatchString(t)
+		wrote := containsWrote(t) && attributionRe.MatchString(t)
 		if (wrote || strings.HasSuffix(t, ":")) && nextQuoted(i, wrote) {
 			// "On Mon, 1 Jan, Ann <ann@\nexample.com> wrote:" wrapped
 			// onto two lines.
