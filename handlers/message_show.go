@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/go-chi/chi/v5"
 
@@ -9,6 +10,10 @@ import (
 	"github.com/thumbmail/thumbmail/templates"
 	"github.com/thumbmail/thumbmail/web"
 )
+
+// rowAnchor is the fragment of a message's row on its list page (the id
+// of the row's subject, templates.rows).
+func rowAnchor(id string) string { return "#m" + url.PathEscape(id) }
 
 // showMessage shows one message and marks it read. A POP3 user who chose
 // "collect and delete" is told the message will be deleted from the
@@ -39,12 +44,16 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		b.Title = "(no subject)"
 	}
 	b.Folder = folder
+	back := queryInt(r, "p", 1)
+	// Up leads back to the list page the message came from, at its row.
+	b.Up = &templates.Link{URL: b.FolderURL(folder, back, 0) + rowAnchor(id), Label: "‹ " + msg.FolderDisplay}
 	if images {
 		web.AllowRemoteImages(w)
 	}
 	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
-		Msg: msg, Images: images, Clock: h.clock(), BackPage: queryInt(r, "p", 1),
+		Msg: msg, Images: images, Clock: h.clock(), BackPage: back,
 		Quick:  h.quickReplyBox(r.Context(), us, folder),
 		InJunk: h.isSpecial(r, folder, "junk"),
+		Draft:  h.inDrafts(r.Context(), us, folder),
 	}))
 }

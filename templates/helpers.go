@@ -2,6 +2,8 @@ package templates
 
 import (
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
@@ -79,4 +81,63 @@ func messages(n int) string {
 		return "1 message"
 	}
 	return formatInt(n) + " messages"
+}
+
+// folderLabel names a search hit's folder: "Inbox" for INBOX, else the
+// folder's full name.
+func folderLabel(name string) string {
+	if name == "INBOX" {
+		return "Inbox"
+	}
+	return name
+}
+
+// userKeywords are the keywords worth showing: the user's own labels,
+// not the "$"-prefixed ones mail programs keep for themselves ($Junk,
+// $Forwarded, $MDNSent, ...).
+func userKeywords(kws []string) []string {
+	var out []string
+	for _, k := range kws {
+		if !strings.HasPrefix(k, "$") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// nextAfter is the message to show once m is archived or deleted: the
+// next older one, or the next newer when m is the oldest; "" for none.
+func nextAfter(m *mailproxy.Message) string {
+	if m.PrevID != "" {
+		return m.PrevID
+	}
+	return m.NextID
+}
+
+// composeHeading is the compose page's <h1>: what kind of message it is.
+func composeHeading(p ComposePage) string {
+	switch {
+	case p.DraftID != "":
+		return "Edit draft"
+	case p.ReplyID != "":
+		return "Reply"
+	}
+	return "New message"
+}
+
+// previewRunes bounds a list row's preview: one line on a phone shows
+// about 40 characters, on a desktop about 80; more only weighs the page.
+const previewRunes = 80
+
+// shortPreview cuts a preview to previewRunes at a word boundary, with "…".
+func shortPreview(s string) string {
+	if utf8.RuneCountInString(s) <= previewRunes {
+		return s
+	}
+	r := []rune(s)[:previewRunes]
+	cut := string(r)
+	if i := strings.LastIndexByte(cut, ' '); i > previewRunes/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " .,;:-–") + "…"
 }
