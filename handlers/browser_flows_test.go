@@ -184,6 +184,9 @@ func TestBrowserFlows(t *testing.T) {
 			tb := newTab(t, bctx, v, axe)
 			if v.name == "360" {
 				tb.shots = shots
+			} else if d := os.Getenv("THUMBMAIL_SCREENSHOTS_ALL"); d != "" {
+				tb.shots = filepath.Join(d, v.name) // every variant, for looking at
+				os.MkdirAll(tb.shots, 0o755)
 			}
 			tb.base = world.imap
 			tb.imapFlows()
