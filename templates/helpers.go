@@ -127,7 +127,7 @@ func composeHeading(p ComposePage) string {
 
 // previewRunes bounds a list row's preview: one line on a phone shows
 // about 40 characters, on a desktop about 80; more only weighs the page.
-const previewRunes = 80
+const previewRunes = 72
 
 // shortPreview cuts a preview to previewRunes at a word boundary, with "…".
 func shortPreview(s string) string {
