@@ -208,7 +208,9 @@ type tab struct {
 	base  string
 	shots string
 	pages int
-	dl    string // download folder
+	// tabStops is the number of tab stops on the last page checked.
+	tabStops int
+	dl       string // download folder
 	done  chan string
 }
 
@@ -309,12 +311,22 @@ const pageCheckJS = `(() => {
 	const skip = el => el.closest('.body, .vh, .skip');
 	const box = el => { const r = el.getBoundingClientRect(); return r.width && r.height && getComputedStyle(el).visibility !== 'hidden' ? r : null; };
 	const name = el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '') + ' "' + (el.innerText || el.value || el.name || '').trim().slice(0, 30) + '"';
-	const out = {overflow: document.documentElement.scrollWidth - window.innerWidth, targets: [], small: []};
+	const out = {overflow: document.documentElement.scrollWidth - window.innerWidth, targets: [], small: [], broken: [], tabStops: 0};
+	out.tabStops = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), textarea, select, summary')].filter(el => el.tabIndex >= 0 && box(el)).length;
 	const sel = 'a.btn, button, summary, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, .msgs a, .msgs label, .folders a, .atts a, label.check, label.all, .pick label, .thread li > a';
 	for (const el of document.querySelectorAll(sel)) {
 		if (skip(el)) continue;
 		const r = box(el);
 		if (r && (r.height < 43.5 || r.width < 43.5)) out.targets.push(name(el) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+	}
+	for (const el of document.querySelectorAll('a.btn, button, .more summary')) {
+		// A button's label broken over two lines ("Newe|r") is a control
+		// too narrow (sentences that fold, like compose's "Cc, Bcc..."
+		// summary, may wrap).
+		if (skip(el) || !box(el)) continue;
+		const range = document.createRange(); range.selectNodeContents(el);
+		const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+		if (tops.size > 1) out.broken.push(name(el));
 	}
 	const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 	while (walk.nextNode()) {
@@ -341,6 +353,8 @@ func (tb *tab) check(name string) {
 		Overflow float64
 		Targets  []string
 		Small    []string
+		Broken   []string
+		TabStops int
 	}
 	tb.eval(name+": measuring", pageCheckJS, &m)
 	if m.Overflow > 0 {
@@ -352,6 +366,10 @@ func (tb *tab) check(name string) {
 	for _, s := range m.Small {
 		tb.t.Errorf("%s: %s: text under 14 px: %s", tb.v.name, name, s)
 	}
+	for _, s := range m.Broken {
+		tb.t.Errorf("%s: %s: a control's label breaks over two lines: %s", tb.v.name, name, s)
+	}
+	tb.tabStops = m.TabStops
 	var violations []string
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
@@ -463,6 +481,7 @@ func (tb *tab) imapFlows() {
 	tag := "variant " + tb.v.name
 	tb.signIn("alice", "alice-pw")
 	tb.firstScreenList("Inbox")
+	tb.t.Logf("%s: Inbox: %d tab stops", tb.v.name, tb.tabStops)
 	tb.shot("inbox")
 	var title string
 	tb.eval("title", `document.title`, &title)
@@ -571,6 +590,23 @@ func (tb *tab) imapFlows() {
 	tb.tap("draft sent", `//div[@class="sendbar"]/button[.="Send"]`)
 	tb.wantText("draft sent", "Sent.")
 
+	// A draft sent as it is, from its own page.
+	ready := "Ready " + tag
+	tb.tap("compose", button("Compose"))
+	tb.run("typing a draft",
+		chromedp.SendKeys("#to", "bob@localhost", chromedp.ByID),
+		chromedp.SendKeys("#subject", ready, chromedp.ByID),
+		chromedp.SendKeys("#body", "All set.", chromedp.ByID))
+	tb.tap("draft saved", button("Save draft"))
+	tb.tap("folders", button("Folders"))
+	tb.tap("Drafts", `//ul[@class="folders"]//a[.//span[.="Drafts"]]`)
+	tb.tap("the ready draft", row(ready))
+	tb.tap("ready draft sent", `//div[contains(@class,"bar")]//button[.="Send"]`)
+	tb.wantText("ready draft sent", "Sent.")
+	if strings.Contains(tb.text(), ready) {
+		t.Errorf("%s: the draft sent from its page is still in Drafts", tb.v.name)
+	}
+
 	// Sign out; Back shows nothing private.
 	tb.tap("signed out", button("Sign out"))
 	tb.wantText("signed out", "signed out")
@@ -586,6 +622,7 @@ func (tb *tab) pop3Flow() {
 	tb.firstScreenList("POP3 Inbox")
 	tb.tap("POP3 message", row(newsSubject))
 	if tb.v.dark {
+		tb.shot("newsletter-dark")
 		// HTML mail keeps its own colours on its own light surface.
 		var colors []string
 		tb.eval("mail surface", `(() => { const b = document.querySelector('.html'), a = b.querySelector('a'); return [getComputedStyle(b).backgroundColor, getComputedStyle(a).color, getComputedStyle(document.body).backgroundColor]; })()`, &colors)

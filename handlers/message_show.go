@@ -52,7 +52,7 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
 		Msg: msg, Images: images, Clock: h.clock(), BackPage: back,
-		Quick:  h.quickReplyBox(r.Context(), us, folder),
+		Quick:  h.quickReplyBox(us),
 		InJunk: h.isSpecial(r, folder, "junk"),
 		Draft:  h.inDrafts(r.Context(), us, folder),
 	}))

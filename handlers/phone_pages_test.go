@@ -138,3 +138,46 @@ func TestDovecotListBudget(t *testing.T) {
 		t.Errorf("list page of 50 rows = %d bytes (%d gzipped), want at most 20 KB (5 KB)", len(r.body), z.Len())
 	}
 }
+
+// TestDraftPage: a saved draft opens as a draft (Edit, Send, Delete; no
+// quick reply, canned replies or Junk), and its Send sends it as it is,
+// attachment included, and removes it from Drafts.
+func TestDraftPage(t *testing.T) {
+	e := newSendEnv(t, 1<<20)
+	c := e.login()
+	drafts := e.demoCount("Drafts")
+	tok := formToken(t, e.get(c, "/compose").body)
+	r := e.postMultipart(c, "/compose", url.Values{"token": {tok}, "action": {"draft"}, "to": {"ann@example.net"}, "subject": {"ready to go"}, "body": {"all set"}}, []file{{"plan.txt", "the plan"}})
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(loc, "/edit?n=draftsaved") {
+		t.Fatalf("save draft = %d %q", r.status, loc)
+	}
+	msgURL := strings.TrimSuffix(loc, "/edit?n=draftsaved")
+	page := e.get(c, msgURL)
+	for _, want := range []string{`href="` + msgURL + `/edit">Edit</a>`, `action="` + msgURL + `/send"`, `value="delete"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("draft page lacks %s", want)
+		}
+	}
+	for _, unwanted := range []string{`/quickreply"`, `name="canned"`, `value="junk"`, `/reply"`} {
+		if strings.Contains(page.body, unwanted) {
+			t.Errorf("draft page offers %s", unwanted)
+		}
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.body)
+	r = e.do(c, "POST", msgURL+"/send", url.Values{"csrf": {csrf[1]}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "n=sent") {
+		t.Fatalf("Send from the draft page = %d %q; %s", r.status, r.header.Get("Location"), r.body)
+	}
+	if n := e.demoCount("Drafts"); n != drafts {
+		t.Errorf("Drafts has %d messages after sending, want %d", n, drafts)
+	}
+	if subs := e.smtp.Submissions(); len(subs) != 1 || !bytes.Contains(subs[0].Data, []byte("plan.txt")) || !bytes.Contains(subs[0].Data, []byte("all set")) {
+		t.Errorf("the draft was not sent as it was")
+	}
+	// Send on a message outside Drafts is refused.
+	inbox := messageLinks(e.get(c, "/f/INBOX").body)[0]
+	if r := e.do(c, "POST", inbox+"/send", url.Values{"csrf": {csrf[1]}}); r.status != http.StatusNotFound {
+		t.Errorf("Send on an Inbox message = %d, want 404", r.status)
+	}
+}

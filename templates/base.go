@@ -168,7 +168,6 @@ type ComposeFile struct {
 type QuickReply struct {
 	Token    string
 	Canned   []string
-	InDrafts bool // the message is a saved draft: offer "Edit draft"
 	// ForwardRaw offers forwarding the whole message as an attachment.
 	ForwardRaw bool
 }
