@@ -211,7 +211,7 @@ type tab struct {
 	// tabStops is the number of tab stops on the last page checked.
 	tabStops int
 	dl       string // download folder
-	done  chan string
+	done     chan string
 }
 
 func newTab(t *testing.T, bctx context.Context, v variant, axe string) *tab {

@@ -166,8 +166,8 @@ type ComposeFile struct {
 
 // QuickReply is the quick reply box under a message.
 type QuickReply struct {
-	Token    string
-	Canned   []string
+	Token  string
+	Canned []string
 	// ForwardRaw offers forwarding the whole message as an attachment.
 	ForwardRaw bool
 }
