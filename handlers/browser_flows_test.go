@@ -311,13 +311,14 @@ const pageCheckJS = `(() => {
 	const skip = el => el.closest('.body, .vh, .skip');
 	const box = el => { const r = el.getBoundingClientRect(); return r.width && r.height && getComputedStyle(el).visibility !== 'hidden' ? r : null; };
 	const name = el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '') + ' "' + (el.innerText || el.value || el.name || '').trim().slice(0, 30) + '"';
-	const out = {overflow: document.documentElement.scrollWidth - window.innerWidth, targets: [], small: [], broken: [], tabStops: 0};
+	const out = {overflow: document.documentElement.scrollWidth - window.innerWidth, targets: [], small: [], broken: [], offscreen: [], tabStops: 0};
 	out.tabStops = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), textarea, select, summary')].filter(el => el.tabIndex >= 0 && box(el)).length;
 	const sel = 'a.btn, button, summary, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, .msgs a, .msgs label, .folders a, .atts a, label.check, label.all, .pick label, .thread li > a';
 	for (const el of document.querySelectorAll(sel)) {
 		if (skip(el)) continue;
 		const r = box(el);
 		if (r && (r.height < 43.5 || r.width < 43.5)) out.targets.push(name(el) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+		if (r && (r.left < -0.5 || r.right > window.innerWidth + 0.5)) out.offscreen.push(name(el) + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
 	}
 	for (const el of document.querySelectorAll('a.btn, button, .more summary')) {
 		// A button's label broken over two lines ("Newe|r") is a control
@@ -350,11 +351,12 @@ func (tb *tab) check(name string) {
 	tb.t.Helper()
 	tb.pages++
 	var m struct {
-		Overflow float64
-		Targets  []string
-		Small    []string
-		Broken   []string
-		TabStops int
+		Overflow  float64
+		Targets   []string
+		Small     []string
+		Broken    []string
+		Offscreen []string
+		TabStops  int
 	}
 	tb.eval(name+": measuring", pageCheckJS, &m)
 	if m.Overflow > 0 {
@@ -365,6 +367,9 @@ func (tb *tab) check(name string) {
 	}
 	for _, s := range m.Small {
 		tb.t.Errorf("%s: %s: text under 14 px: %s", tb.v.name, name, s)
+	}
+	for _, s := range m.Offscreen {
+		tb.t.Errorf("%s: %s: a control sticks out of the screen: %s", tb.v.name, name, s)
 	}
 	for _, s := range m.Broken {
 		tb.t.Errorf("%s: %s: a control's label breaks over two lines: %s", tb.v.name, name, s)
