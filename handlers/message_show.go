@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/go-chi/chi/v5"
 
@@ -11,9 +10,8 @@ import (
 	"github.com/thumbmail/thumbmail/web"
 )
 
-// rowAnchor is the fragment of a message's row on its list page (the id
-// of the row's subject, templates.rows).
-func rowAnchor(id string) string { return "#m" + url.PathEscape(id) }
+// rowAnchor is the fragment of a message's row on its list page.
+func rowAnchor(id string) string { return "#" + templates.RowAnchor(id) }
 
 // showMessage shows one message and marks it read. A POP3 user who chose
 // "collect and delete" is told the message will be deleted from the

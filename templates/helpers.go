@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -140,4 +141,14 @@ func shortPreview(s string) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " .,;:-–") + "…"
+}
+
+// RowAnchor is the HTML id of a message's row on a list page (its
+// subject), the fragment that actions and the message page's way back
+// return to: "m" and a 32-bit hash of the id in base 36, a few bytes
+// however long the server's ids are (a list page repeats it twice a row).
+func RowAnchor(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return "m" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }
