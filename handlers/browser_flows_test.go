@@ -427,7 +427,9 @@ func (tb *tab) firstScreenList(where string) {
 	if bottoms[want-1] > float64(tb.v.h) {
 		tb.t.Errorf("%s: %s: row %d ends at y=%.0f, below the first screen (%d px)", tb.v.name, where, want, bottoms[want-1], tb.v.h)
 	}
-	tb.t.Logf("%s: %s: first row ends at y=%.0f, row %d at y=%.0f (screen %d)", tb.v.name, where, bottoms[0], want, bottoms[want-1], tb.v.h)
+	var top float64
+	tb.eval("row position", `document.querySelector('.msgs li').getBoundingClientRect().top`, &top)
+	tb.t.Logf("%s: %s: first row at y=%.0f–%.0f, row %d ends at y=%.0f (screen %d)", tb.v.name, where, top, bottoms[0], want, bottoms[want-1], tb.v.h)
 }
 
 func (tb *tab) firstScreenMessage(where string) {
