@@ -41,11 +41,11 @@ import (
 // THUMBMAIL_SCREENSHOTS names a folder for the phone-size PNGs of the
 // main pages (the README's docs/screenshots).
 
-// axePaths are where axe-core's npm package is looked for.
+// axePaths are where axe-core's npm package is looked for when
+// THUMBMAIL_AXE is not set: `npm install axe-core` at the repository's
+// root (node_modules is ignored by git), or installed globally.
 var axePaths = []string{
-	"node_modules/axe-core/axe.min.js",
 	"../node_modules/axe-core/axe.min.js",
-	"/tmp/axe14/node_modules/axe-core/axe.min.js",
 	"/usr/local/lib/node_modules/axe-core/axe.min.js",
 	"/usr/lib/node_modules/axe-core/axe.min.js",
 }
