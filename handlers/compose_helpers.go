@@ -170,10 +170,10 @@ func (h *Handler) renderCompose(w http.ResponseWriter, r *http.Request, status i
 
 // quickReplyBox is the quick reply under a message, nil when mail cannot
 // be sent.
-func (h *Handler) quickReplyBox(ctx context.Context, us *userSession, folder string) *templates.QuickReply {
+func (h *Handler) quickReplyBox(us *userSession) *templates.QuickReply {
 	if h.cfg.Submit == nil {
 		return nil
 	}
 	raw := us.mail.Caps().Raw
-	return &templates.QuickReply{Token: newComposeToken(), Canned: h.cfg.CannedReplies, InDrafts: h.inDrafts(ctx, us, folder), ForwardRaw: raw}
+	return &templates.QuickReply{Token: newComposeToken(), Canned: h.cfg.CannedReplies, ForwardRaw: raw}
 }

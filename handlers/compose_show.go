@@ -93,6 +93,15 @@ func (h *Handler) showEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newCompose(us)
+	problem := h.fillEdit(r, us, &p, folder, id, msg)
+	h.renderCompose(w, r, http.StatusOK, p, problem)
+}
+
+// fillEdit fills a compose form from a message as it is (recipients,
+// subject, text, threading headers, attachments); a draft in Drafts is
+// remembered so that sending it removes it. It returns a plain-words
+// problem for attachments that could not be copied, or "".
+func (h *Handler) fillEdit(r *http.Request, us *userSession, p *templates.ComposePage, folder, id string, msg *mailproxy.Message) string {
 	p.To = send.FormatAddresses(msg.To)
 	p.Cc = send.FormatAddresses(msg.Cc)
 	p.Bcc = send.FormatAddresses(msg.Bcc)
@@ -113,6 +122,5 @@ func (h *Handler) showEdit(w http.ResponseWriter, r *http.Request) {
 		p.DraftFolder, p.DraftID = folder, id
 		p.Back = templates.Base{}.FolderURL(folder, 1, 0)
 	}
-	problem := h.copyAttachments(r.Context(), us, folder, id, msg, p.Token)
-	h.renderCompose(w, r, http.StatusOK, p, problem)
+	return h.copyAttachments(r.Context(), us, folder, id, msg, p.Token)
 }

@@ -176,9 +176,11 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		Title:    title,
 		BasePath: web.Prefix(r),
 		CSSURL:   h.url(r, "/static/"+static.Path("style.css")),
+		IconURL:  h.url(r, "/static/"+static.Path("icon.svg")),
 		Notice:   noticeText(r.URL.Query().Get("n")),
 		CSRF:     web.CSRFToken(r),
 	}
+	b.TouchIconURL = h.url(r, "/static/"+static.Path("icon-192.png"))
 	if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
 		b.User = us.creds.Username
 		b.Caps = us.mail.Caps()

@@ -66,6 +66,10 @@ var badStyle = regexp.MustCompile(`(?i)url\s*\(|expression|@import|image-set|\\|
 // forms, stylesheet and local links outside the mail body, and inside the
 // body only http(s)/mailto links and our own part URLs as images
 // (remote=true also allows http(s) images).
+// ownLinkRels are the <link>s the page head holds (issue 14: the
+// stylesheet, the icons and the web manifest, all ours).
+var ownLinkRels = map[string]bool{"stylesheet": true, "icon": true, "apple-touch-icon": true, "manifest": true}
+
 func activeOnPage(page string, remote bool) []string {
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
@@ -108,7 +112,7 @@ func activeOnPage(page string, remote bool) []string {
 				if key == "http-equiv" {
 					bad = append(bad, "meta http-equiv "+val)
 				}
-				if name == "link" && key == "rel" && val != "stylesheet" {
+				if name == "link" && key == "rel" && (inBody || !ownLinkRels[val]) {
 					bad = append(bad, "link rel="+val)
 				}
 			}
@@ -165,7 +169,7 @@ func badURL(el, key, val string, inBody, remote bool) string {
 		}
 		return ""
 	case key == "href" && el == "link":
-		if !strings.HasPrefix(lu, "/static/") {
+		if !strings.HasPrefix(lu, "/static/") && lu != "/manifest.webmanifest" {
 			return "stylesheet not ours " + desc
 		}
 		return ""

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,7 +60,9 @@ func formIDs(vals []string) ([]string, error) {
 // (action=archive|delete|junk|notjunk|read|unread|star|unstar|move, or
 // moveto with to=FOLDER from the folder picker) on the ids ticked (id=...),
 // then answers 303 with a notice. Flag changes from a message (back=msg)
-// return to it, except Mark unread, which goes back to the list.
+// return to it, except Mark unread, which goes back to the list; from the
+// list they return to the same page at the row. Moves from a message go
+// on to the message the form names in next, when there is one.
 func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 	us := session(r)
 	folder, err := folderParam(r)
@@ -89,11 +92,12 @@ func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 			h.actFailed(w, r, list, err)
 			return
 		}
-		back := list
 		if r.PostForm.Get("back") == "msg" && action != "unread" && len(ids) == 1 {
-			back = b.MessageURL(folder, ids[0], page)
+			web.Redirect(w, r, withNotice(b.MessageURL(folder, ids[0], page), fa.notice))
+			return
 		}
-		web.Redirect(w, r, withNotice(back, fa.notice))
+		// Back to the same list page, at the (first) row acted on.
+		web.Redirect(w, r, withNotice(list, fa.notice)+rowAnchor(ids[0]))
 		return
 	}
 
@@ -150,7 +154,12 @@ func (h *Handler) actOnMessages(w http.ResponseWriter, r *http.Request) {
 	if res.KeptDeleted {
 		notice = "keptdeleted"
 	}
+	// From a message, archive and delete go on to the next message
+	// (the form's next), the notice and its Undo shown there.
 	target := withNotice(list, notice)
+	if next := strings.TrimSpace(r.PostForm.Get("next")); next != "" && r.PostForm.Get("back") == "msg" && !slices.Contains(ids, next) {
+		target = withNotice(b.MessageURL(folder, next, page), notice)
+	}
 	if len(res.IDs) > 0 && undoable[notice] {
 		q := url.Values{"u": res.IDs, "uf": {templates.EncodeFolder(res.To)}, "ut": {templates.EncodeFolder(res.From)}}
 		q.Set("us", undoSeal(r, q))

@@ -10,6 +10,9 @@ import (
 	"github.com/thumbmail/thumbmail/web"
 )
 
+// rowAnchor is the fragment of a message's row on its list page.
+func rowAnchor(id string) string { return "#" + templates.RowAnchor(id) }
+
 // showMessage shows one message and marks it read. A POP3 user who chose
 // "collect and delete" is told the message will be deleted from the
 // server on returning to the Inbox (mailproxy does it then). ?images=1 lets remote
@@ -39,12 +42,16 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		b.Title = "(no subject)"
 	}
 	b.Folder = folder
+	back := queryInt(r, "p", 1)
+	// Up leads back to the list page the message came from, at its row.
+	b.Up = &templates.Link{URL: b.FolderURL(folder, back, 0) + rowAnchor(id), Label: "‹ " + msg.FolderDisplay}
 	if images {
 		web.AllowRemoteImages(w)
 	}
 	web.Render(w, r, http.StatusOK, templates.Message(b, templates.MessagePage{
-		Msg: msg, Images: images, Clock: h.clock(), BackPage: queryInt(r, "p", 1),
-		Quick:  h.quickReplyBox(r.Context(), us, folder),
+		Msg: msg, Images: images, Clock: h.clock(), BackPage: back,
+		Quick:  h.quickReplyBox(us),
 		InJunk: h.isSpecial(r, folder, "junk"),
+		Draft:  h.inDrafts(r.Context(), us, folder),
 	}))
 }

@@ -26,6 +26,8 @@ func (h *Handler) Routes() http.Handler {
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", h.readyz)
 	r.Handle("/static/*", http.StripPrefix(h.cfg.BasePath+"/static", static.Handler()))
+	r.Get("/favicon.ico", static.File("favicon.ico").ServeHTTP)
+	r.Get("/manifest.webmanifest", h.showManifest)
 
 	// Signing in and out.
 	r.Get("/login", h.showLogin)
@@ -60,6 +62,7 @@ func (h *Handler) Routes() http.Handler {
 	// Sending: when the session ended meanwhile, the text is shown back.
 	r.With(h.keepText, h.requireSession, h.composeOwner).Post("/compose", h.sendCompose)
 	r.With(h.keepText, h.requireSession, h.composeOwner).Post("/f/{folder}/{id}/quickreply", h.replyMessage)
+	r.With(h.requireSession, h.composeOwner).Post("/f/{folder}/{id}/send", h.sendDraft)
 
 	// Outside everything: who the client is (trusted proxies), then
 	// metrics, then the base path.

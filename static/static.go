@@ -1,5 +1,6 @@
 // Package static holds the hand-written stylesheet and icons, embedded in
-// the binary and served at content-hashed URLs that are cached forever.
+// the binary (the PNG and ICO icons drawn at start-up, icons.go) and
+// served at content-hashed URLs that are cached forever.
 package static
 
 import (
@@ -12,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed *.css
+//go:embed *.css *.svg
 var files embed.FS
 
 // asset is one embedded file with its hashed name.
@@ -35,24 +36,36 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		sum := sha256.Sum256(data)
-		ext := path.Ext(e.Name())
-		a := &asset{
-			name:   e.Name(),
-			hashed: strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:6]) + ext,
-			data:   data,
-		}
-		switch ext {
-		case ".css":
-			a.ctype = "text/css; charset=utf-8"
-		case ".svg":
-			a.ctype = "image/svg+xml"
-		default:
-			a.ctype = "application/octet-stream"
-		}
-		byHashed[a.hashed] = a
-		byName[a.name] = a
+		add(e.Name(), data)
 	}
+	png192 := encodePNG(drawIcon(192))
+	add("icon-192.png", png192)
+	add("icon-512.png", encodePNG(drawIcon(512)))
+	add("favicon.ico", icoOf(encodePNG(drawIcon(32)), 32))
+}
+
+// add registers one file under its name and its content-hashed name.
+func add(name string, data []byte) {
+	sum := sha256.Sum256(data)
+	ext := path.Ext(name)
+	a := &asset{
+		name:   name,
+		hashed: strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext,
+		data:   data,
+		ctype:  "application/octet-stream",
+	}
+	switch ext {
+	case ".css":
+		a.ctype = "text/css; charset=utf-8"
+	case ".svg":
+		a.ctype = "image/svg+xml"
+	case ".png":
+		a.ctype = "image/png"
+	case ".ico":
+		a.ctype = "image/x-icon"
+	}
+	byHashed[a.hashed] = a
+	byName[a.name] = a
 }
 
 // Path returns the content-hashed path of an embedded file, relative to
@@ -73,12 +86,29 @@ func Handler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", a.ctype)
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if r.Method == http.MethodHead {
+		a.serve(w, r, "public, max-age=31536000, immutable")
+	})
+}
+
+// File serves one embedded file at a fixed URL (/favicon.ico, which
+// browsers ask for by that name), cached for a day.
+func File(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := byName[name]
+		if !ok {
+			http.NotFound(w, r)
 			return
 		}
-		w.Write(a.data)
+		a.serve(w, r, "public, max-age=86400")
 	})
+}
+
+func (a *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
+	w.Header().Set("Content-Type", a.ctype)
+	w.Header().Set("Cache-Control", cache)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(a.data)
 }

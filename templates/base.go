@@ -33,6 +33,36 @@ type Base struct {
 	// CSRF is the anti-forgery token every POST form carries in a hidden
 	// field (use the CSRFField component inside each form).
 	CSRF string
+	// IconURL and TouchIconURL are the content-hashed SVG and PNG icons.
+	IconURL, TouchIconURL string
+	// Up is the top bar's way back (a message leads to its list, at its
+	// row); nil means the folder list.
+	Up *Link
+	// Heading is what the top bar says beside Up when Up is set (a
+	// message page leaves it empty: its subject is the <h1> below).
+	Heading string
+}
+
+// Link is a labelled local URL (base path included).
+type Link struct {
+	URL, Label string
+}
+
+// UpLink is the top bar's way back: b.Up, or the folder list.
+func (b Base) UpLink() Link {
+	if b.Up != nil {
+		return *b.Up
+	}
+	return Link{URL: b.URL("/folders"), Label: "Folders"}
+}
+
+// Where is what the top bar says the page is: the title, or Heading
+// on pages with their own way Up.
+func (b Base) Where() string {
+	if b.Up != nil {
+		return b.Heading
+	}
+	return b.Title
 }
 
 // URL prefixes a local path with the base path.
@@ -88,6 +118,9 @@ type MessagePage struct {
 	Quick *QuickReply
 	// InJunk is set in the Junk folder (its bar offers "Not junk").
 	InJunk bool
+	// Draft is set for a saved draft in Drafts: its bar offers Edit,
+	// Send and Delete, and there is no quick reply.
+	Draft bool
 }
 
 // ErrorPage explains a failure in plain words.
@@ -133,9 +166,8 @@ type ComposeFile struct {
 
 // QuickReply is the quick reply box under a message.
 type QuickReply struct {
-	Token    string
-	Canned   []string
-	InDrafts bool // the message is a saved draft: offer "Edit draft"
+	Token  string
+	Canned []string
 	// ForwardRaw offers forwarding the whole message as an attachment.
 	ForwardRaw bool
 }

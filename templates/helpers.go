@@ -1,7 +1,10 @@
 package templates
 
 import (
+	"hash/fnv"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
@@ -79,4 +82,73 @@ func messages(n int) string {
 		return "1 message"
 	}
 	return formatInt(n) + " messages"
+}
+
+// folderLabel names a search hit's folder: "Inbox" for INBOX, else the
+// folder's full name.
+func folderLabel(name string) string {
+	if name == "INBOX" {
+		return "Inbox"
+	}
+	return name
+}
+
+// userKeywords are the keywords worth showing: the user's own labels,
+// not the "$"-prefixed ones mail programs keep for themselves ($Junk,
+// $Forwarded, $MDNSent, ...).
+func userKeywords(kws []string) []string {
+	var out []string
+	for _, k := range kws {
+		if !strings.HasPrefix(k, "$") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// nextAfter is the message to show once m is archived or deleted: the
+// next older one, or the next newer when m is the oldest; "" for none.
+func nextAfter(m *mailproxy.Message) string {
+	if m.PrevID != "" {
+		return m.PrevID
+	}
+	return m.NextID
+}
+
+// composeHeading is the compose page's <h1>: what kind of message it is.
+func composeHeading(p ComposePage) string {
+	switch {
+	case p.DraftID != "":
+		return "Edit draft"
+	case p.ReplyID != "":
+		return "Reply"
+	}
+	return "New message"
+}
+
+// previewRunes bounds a list row's preview: one line on a phone shows
+// about 40 characters, on a desktop about 80; more only weighs the page.
+const previewRunes = 72
+
+// shortPreview cuts a preview to previewRunes at a word boundary, with "…".
+func shortPreview(s string) string {
+	if utf8.RuneCountInString(s) <= previewRunes {
+		return s
+	}
+	r := []rune(s)[:previewRunes]
+	cut := string(r)
+	if i := strings.LastIndexByte(cut, ' '); i > previewRunes/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " .,;:-–") + "…"
+}
+
+// RowAnchor is the HTML id of a message's row on a list page (its
+// subject), the fragment that actions and the message page's way back
+// return to: "m" and a 32-bit hash of the id in base 36, a few bytes
+// however long the server's ids are (a list page repeats it twice a row).
+func RowAnchor(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return "m" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }

@@ -80,7 +80,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 // all, styles only from us (style attributes allowed for sanitized mail),
 // images only from us, no framing.
 const DefaultCSP = "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; " +
-	"style-src-elem 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; font-src 'none'; " +
+	"style-src-elem 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; font-src 'none'; manifest-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders sets the headers every response carries. Pages hold

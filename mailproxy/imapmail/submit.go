@@ -72,7 +72,15 @@ func (s *imapSession) RemoveDraft(ctx context.Context, folder, id string) error 
 			return err
 		}
 		if c.caps.Has(imap.CapUIDPlus) || c.caps.Has(imap.CapIMAP4rev2) {
-			return c.c.UIDExpunge(imap.UIDSetNum(uid)).Close()
+			// The command's own EXPUNGE responses go to it, not to the
+			// unilateral handler: count them off here, or the next list
+			// of the folder fetches a row that is gone (BAD, a 500).
+			gone, err := c.c.UIDExpunge(imap.UIDSetNum(uid)).Collect()
+			for range gone {
+				for n := c.exists.Load(); n > 0 && !c.exists.CompareAndSwap(n, n-1); n = c.exists.Load() {
+				}
+			}
+			return err
 		}
 		return nil
 	})
