@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -300,15 +299,10 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Rea
 // TLS and the greeting within DialTimeout, then the login's answer within
 // LoginTimeout (a slow refusal is a refusal, not an unreachable server).
 func (p *Pool) dial(ctx context.Context, creds mailproxy.Credentials) (*imapConn, error) {
-	up := p.opts.IMAP
-	dialer := &net.Dialer{}
-	if dl, ok := ctx.Deadline(); ok {
-		dialer.Deadline = dl
-	}
+	up := creds.MailUpstream("imap", p.opts.IMAP)
 	conn := &imapConn{timedOut: make(chan struct{}), lastCmd: time.Now()}
 	opts := &imapclient.Options{
 		TLSConfig:   p.opts.TLSConfig,
-		Dialer:      dialer,
 		WordDecoder: wordDecoder,
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
@@ -349,7 +343,7 @@ func (p *Pool) dial(ctx context.Context, creds mailproxy.Credentials) (*imapConn
 	go func() {
 		var c *imapclient.Client
 		var err error
-		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes, client)
+		c, conn.budget, err = dialIMAP(ctx, p.opts.Guard, up, opts, p.opts.MaxResponseBytes, client)
 		if err == nil {
 			err = c.WaitGreeting()
 		}
