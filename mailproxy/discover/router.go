@@ -123,9 +123,3 @@ func (r *Router) Stats() (sessions, conns int) {
 	}
 	return sessions, conns
 }
-
-// Options says whether the sign-in form offers a protocol choice (both
-// protocols can be served) and user-chosen servers.
-func (r *Router) Options() (protocols, userServers bool) {
-	return r.imap != nil && r.pop3 != nil && (r.finder.o.Discover || r.finder.o.UserServers || r.finder.o.Table != nil || r.finder.o.POP3.Host != "" && r.finder.o.IMAP.Host != ""), r.finder.o.UserServers
-}
