@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +147,21 @@ func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn
 	return g.dial(ctx, host, port, false)
 }
 
+// dialControl checks the address a socket is about to connect to
+// (net.Dialer.Control runs after resolution, just before connect).
+func (g *Guard) dialControl(trusted bool) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%w: unparsable address %q", ErrForbidden, address)
+		}
+		if !trusted && !g.ports[strconv.Itoa(int(ap.Port()))] {
+			return fmt.Errorf("%w: port %d", ErrForbidden, ap.Port())
+		}
+		return g.Check(ap.Addr(), trusted)
+	}
+}
+
 func (g *Guard) dial(ctx context.Context, host, port string, trusted bool) (net.Conn, error) {
 	if !trusted {
 		if !g.ports[port] {
@@ -174,16 +190,7 @@ func (g *Guard) dial(ctx context.Context, host, port string, trusted bool) (net.
 			return nil, fmt.Errorf("%s: %w", host, err)
 		}
 	}
-	d := net.Dialer{Control: func(network, address string, _ syscall.RawConn) error {
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil {
-			return fmt.Errorf("%w: unparsable address %q", ErrForbidden, address)
-		}
-		if !trusted && !g.ports[fmt.Sprint(ap.Port())] {
-			return fmt.Errorf("%w: port %d", ErrForbidden, ap.Port())
-		}
-		return g.Check(ap.Addr(), trusted)
-	}}
+	d := net.Dialer{Control: g.dialControl(trusted)}
 	var errs []error
 	for _, a := range addrs {
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.Unmap().String(), port))
