@@ -379,8 +379,8 @@ type step struct {
 }
 
 // discover runs the steps in order, each under StepTimeout: the mail
-// server (IMAP and POP3) comes from the first step that finds one, the
-// submission server from the first that finds one.
+// server (IMAP and POP3) comes from the first step that finds one that
+// answers, the submission server from the first that finds one.
 func (f *Finder) discover(ctx context.Context, domain string) (out found, mailSrc, smtpSrc string) {
 	steps := []step{{"table", f.fromTable}}
 	if f.o.Discover {
@@ -396,6 +396,15 @@ func (f *Finder) discover(ctx context.Context, domain string) (out found, mailSr
 		sctx, cancel := context.WithTimeout(ctx, f.o.StepTimeout)
 		r := st.run(sctx, domain, needMail, needSMTP)
 		cancel()
+		if st.name != "table" && st.name != "probe" {
+			// What DNS and files name is used only once it greets, with
+			// a certificate for its name: a dead or black-hole server
+			// fails here, within the deadline, and the next step is
+			// tried.
+			sctx, cancel := context.WithTimeout(ctx, f.o.StepTimeout)
+			r = f.verify(sctx, r)
+			cancel()
+		}
 		if needMail && r.hasMail() {
 			out.imap, out.pop3, mailSrc = r.imap, r.pop3, st.name
 		}

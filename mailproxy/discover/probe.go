@@ -61,6 +61,33 @@ func (f *Finder) probe(ctx context.Context, domain string, needMail, needSMTP bo
 	return out
 }
 
+// verify probes what a step found (all at once) and keeps what answers.
+func (f *Finder) verify(ctx context.Context, r found) found {
+	ups := []mailproxy.Upstream{r.imap, r.pop3, r.smtp}
+	ok := make([]bool, len(ups))
+	var wg sync.WaitGroup
+	for i, up := range ups {
+		if up.Host == "" {
+			continue
+		}
+		wg.Go(func() {
+			err := f.probeOne(ctx, up)
+			ok[i] = err == nil
+			if err != nil {
+				f.o.Logger.Debug("verify", "server", up.String(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	var out found
+	for i, up := range ups {
+		if ok[i] {
+			out.set(up)
+		}
+	}
+	return out
+}
+
 // greetings are what each protocol's server says first.
 var greetings = map[string]string{"imap": "* OK", "pop3": "+OK", "smtp": "220"}
 
