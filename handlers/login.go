@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -74,6 +75,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), serversKey, servers))
 	}
 	if err := h.cfg.Mail.Login(r.Context(), id, creds); err != nil {
+		if errors.Is(err, mailproxy.ErrNoServer) {
+			// Said exactly as a failed discovery: no server named.
+			r = r.WithContext(context.WithValue(r.Context(), serversKey, (*mailproxy.Servers)(nil)))
+		}
 		h.loginFinish(r, attempt, err)
 		h.failLogin(w, r, user, err)
 		return

@@ -270,13 +270,30 @@ func (f *Finder) userChosen(ctx context.Context, user string, c mailproxy.Choice
 	}
 	s := &mailproxy.Servers{Mail: mailproxy.Upstream{Protocol: proto, Security: c.Security, Host: host, Port: port}, SMTP: f.o.SMTP, Source: "user"}
 	if s.SMTP.Host == "" && isAddr && f.domainOK(domain) {
-		// Sending through the domain's own submission server, where one
-		// is found; without one the account just cannot send.
-		if l, err := f.find(ctx, domain); err == nil {
-			s.SMTP = l.f.smtp
-		}
+		// Sending through the domain's own submission server where it
+		// is known already (no discovery now: a user-chosen server is
+		// answered at once, so its timing stays that of the floor);
+		// without one the account cannot send.
+		s.SMTP = f.cached(domain).smtp
 	}
 	return s, nil
+}
+
+// cached is what an earlier discovery found for domain, if it is done
+// and fresh; the table's entry otherwise.
+func (f *Finder) cached(domain string) found {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l := f.cache[domain]; l != nil {
+		select {
+		case <-l.done:
+			if time.Now().Before(l.expires) {
+				return l.f
+			}
+		default:
+		}
+	}
+	return f.o.Table[domain]
 }
 
 // domainOK reports whether discovery serves addresses of domain.
