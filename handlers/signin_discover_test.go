@@ -175,6 +175,11 @@ func TestDovecotSignInByAddress(t *testing.T) {
 	}
 	store := web.NewMemoryStore()
 	e := newDiscoverEnv(t, store, newOpts(), client)
+	// The protocol choice is offered; a server of one's own is not (the
+	// operator did not allow it).
+	if page := e.get(e.client(), "/login").body; !strings.Contains(page, `name="proto" value="pop3"`) || strings.Contains(page, `name="host"`) {
+		t.Errorf("sign-in page: want the protocol choice and no server field:\n%s", page)
+	}
 
 	signIn := func(user, pass string, extra url.Values) (*http.Client, result) {
 		c := e.client()
@@ -228,6 +233,15 @@ func TestDovecotSignInByAddress(t *testing.T) {
 	}
 	if s, _ := e2.pool.Stats(); s != 1 {
 		t.Errorf("second instance's IMAP pool has %d sessions, want 1", s)
+	}
+}
+
+// TestSignInPinnedHasNoAdvanced: an instance with one pinned server
+// offers no server settings.
+func TestSignInPinnedHasNoAdvanced(t *testing.T) {
+	e := newEnv(t, nil)
+	if page := e.get(e.client(), "/login").body; strings.Contains(page, "Advanced") || strings.Contains(page, `name="host"`) || strings.Contains(page, `name="proto"`) {
+		t.Errorf("pinned instance's sign-in page offers server settings:\n%s", page)
 	}
 }
 
