@@ -173,7 +173,7 @@ func (e *pop3Entry) open(ctx context.Context, creds mailproxy.Credentials) (*pop
 				return err
 			}
 			e.noUIDL = true
-			e.b.opts.Logger.Info("pop3 server has no UIDL; message ids are hashes of the headers", "server", e.b.opts.POP3.String(), "err", err)
+			e.b.opts.Logger.Info("pop3 server has no UIDL; message ids are hashes of the headers", "server", creds.MailUpstream("pop3", e.b.opts.POP3).String(), "err", err)
 		}
 		n, _, err := c.Stat()
 		if err != nil {
