@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/discover"
@@ -81,6 +82,11 @@ func newMail(c *config, tlsCfg *tls.Config, log *slog.Logger, observe mailproxy.
 		if c.discover && (imapUp.Host != "" || pop3Up.Host != "") {
 			log.Warn("-discover is not used while -imap or -pop3 is pinned: every account uses the pinned server")
 		}
+		// A discovered server that accepts but never greets must fail
+		// before the failure floor (8 s), like every other failure:
+		// connecting, TLS and the greeting get 6 s (the password's
+		// answer keeps its own, longer deadline).
+		imapOpts.DialTimeout, pop3Opts.DialTimeout = 6*time.Second, 6*time.Second
 		f := discover.NewFinder(discover.Options{
 			IMAP: imapUp, POP3: pop3Up, SMTP: smtpUp,
 			Discover: c.discover, UserServers: c.userServers, Allow: allow, Table: table,
