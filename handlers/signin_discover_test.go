@@ -199,7 +199,9 @@ func TestDovecotSignInByAddress(t *testing.T) {
 		"pop3-only":      {bob, "bob-pw", "Hello Bob over POP3", nil},
 		"imap-user-pop3": {alice, "alice-pw", "Hello Alice over IMAP", url.Values{"proto": {"pop3"}}},
 	} {
+		start := time.Now()
 		c, r := signIn(a.user, a.pass, a.extra)
+		t.Logf("%s: sign-in (discovery and login) took %v", name, time.Since(start))
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/f/INBOX" {
 			t.Fatalf("%s: sign-in = %d %q; body %s", name, r.status, r.header.Get("Location"), r.body)
 		}
