@@ -118,6 +118,7 @@ type payloadServers struct {
 	Mail   string `json:"m"`
 	SMTP   string `json:"o,omitempty"`
 	Source string `json:"w,omitempty"`
+	Login  string `json:"l,omitempty"`
 }
 
 // serversPayload is what the session keeps of s (nil for none).
@@ -125,7 +126,7 @@ func serversPayload(s *mailproxy.Servers) *payloadServers {
 	if s == nil {
 		return nil
 	}
-	p := &payloadServers{Mail: s.Mail.String(), Source: s.Source}
+	p := &payloadServers{Mail: s.Mail.String(), Source: s.Source, Login: s.Login}
 	if s.SMTP.Host != "" {
 		p.SMTP = s.SMTP.String()
 	}
@@ -137,7 +138,7 @@ func (p *payloadServers) servers() (*mailproxy.Servers, error) {
 	if p == nil {
 		return nil, nil
 	}
-	s := &mailproxy.Servers{Source: p.Source}
+	s := &mailproxy.Servers{Source: p.Source, Login: p.Login}
 	var err error
 	if s.Mail, err = mailproxy.ParseUpstream(p.Mail, ""); err != nil {
 		return nil, err

@@ -134,20 +134,27 @@ func newDiscoverEnv(t *testing.T, store web.Store, fo discover.Options, client *
 // and a user of a POP3-only domain type only address and password and
 // land in their inboxes, on Dovecot found through each domain's
 // autoconfig file (HTTPS, a fake DNS, implicit TLS in front of Dovecot);
-// the IMAP domain's user may choose POP3 instead; a wrong password says
+// the IMAP domain's user may choose POP3 instead; the ISP's file asks
+// for the address's local part as the login; a wrong password says
 // which server was asked; and a second instance sharing the session
 // store serves the same sessions from the sealed servers.
 func TestDovecotSignInByAddress(t *testing.T) {
+	// The ISP's autoconfig file says to sign in with the local part:
+	// bob@popisp.test is "bob" on its server.
 	const alice, bob = "alice@imapcorp.test", "bob@popisp.test"
-	dc := dovecottest.Start(t, &dovecottest.Options{POP3: true, Users: []dovecottest.User{{Name: alice, Password: "alice-pw"}, {Name: bob, Password: "bob-pw"}}})
+	dc := dovecottest.Start(t, &dovecottest.Options{POP3: true, Users: []dovecottest.User{{Name: alice, Password: "alice-pw"}, {Name: "bob", Password: "bob-pw"}}})
 	dc.WriteMessages(t, alice, "INBOX", [][]byte{[]byte("From: carol@example.org\r\nTo: " + alice + "\r\nSubject: Hello Alice over IMAP\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\nMessage-ID: <a1@example.org>\r\n\r\nHi.\r\n")}, nil)
-	dc.WriteMessages(t, bob, "INBOX", [][]byte{[]byte("From: carol@example.org\r\nTo: " + bob + "\r\nSubject: Hello Bob over POP3\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\nMessage-ID: <b1@example.org>\r\n\r\nHi.\r\n")}, nil)
+	dc.WriteMessages(t, "bob", "INBOX", [][]byte{[]byte("From: carol@example.org\r\nTo: " + bob + "\r\nSubject: Hello Bob over POP3\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\nMessage-ID: <b1@example.org>\r\n\r\nHi.\r\n")}, nil)
 
 	cert, client := testCert(t, "imapcorp.test", "*.imapcorp.test", "popisp.test", "*.popisp.test")
 	imaps, pop3s := tlsFront(t, cert, dc.IMAPAddr), tlsFront(t, cert, dc.POP3Addr)
 	site := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		server := func(typ, host, port string) string {
-			return `<incomingServer type="` + typ + `"><hostname>` + host + `</hostname><port>` + port + `</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>`
+			user := "%EMAILADDRESS%"
+			if strings.HasSuffix(host, ".popisp.test") {
+				user = "%EMAILLOCALPART%"
+			}
+			return `<incomingServer type="` + typ + `"><hostname>` + host + `</hostname><port>` + port + `</port><socketType>SSL</socketType><username>` + user + `</username></incomingServer>`
 		}
 		var body string
 		switch {

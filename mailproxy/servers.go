@@ -32,6 +32,10 @@ type Servers struct {
 	// Source says how they were found, for the sign-in page and the log:
 	// "pinned", "table", "autoconfig", "mx", "srv", "probe" or "user".
 	Source string
+	// Login is the name to sign in with on these servers when it is not
+	// what the user typed (an autoconfig file that asks for
+	// %EMAILLOCALPART%: "alice" for alice@example.org); "" means as typed.
+	Login string
 }
 
 // Discovered reports whether the servers came from anything but the
@@ -91,6 +95,15 @@ func (c Credentials) MailUpstream(proto string, def Upstream) Upstream {
 		return c.Servers.Mail
 	}
 	return def
+}
+
+// LoginName is the name sent to the servers: Servers.Login where the
+// account's servers ask for another form of it, else Username.
+func (c Credentials) LoginName() string {
+	if c.Servers != nil && c.Servers.Login != "" {
+		return c.Servers.Login
+	}
+	return c.Username
 }
 
 // AccountKey is what per-account limits (connection caps, maildrop

@@ -31,6 +31,7 @@ type acServer struct {
 	Hostname   string `xml:"hostname"`
 	Port       string `xml:"port"`
 	SocketType string `xml:"socketType"`
+	Username   string `xml:"username"`
 }
 
 // newHTTPClient is the autoconfig client: HTTPS only, every connection
@@ -129,9 +130,20 @@ func (f *Finder) fromConfig(cc *clientConfig, domain string) found {
 	var out found
 	for _, p := range cc.Providers {
 		for _, s := range append(p.Incoming, p.Outgoing...) {
-			if up, ok := f.configServer(s, domain); ok {
-				out.set(up)
+			up, ok := f.configServer(s, domain)
+			if !ok {
+				continue
 			}
+			// The user name: %EMAILADDRESS% (as typed) or
+			// %EMAILLOCALPART%; the first entry of a kind decides.
+			local := strings.Contains(s.Username, "%EMAILLOCALPART%")
+			switch {
+			case up.Protocol == "imap" && out.imap.Host == "":
+				out.imapLocal = local
+			case up.Protocol == "pop3" && out.pop3.Host == "":
+				out.pop3Local = local
+			}
+			out.set(up)
 		}
 	}
 	return out

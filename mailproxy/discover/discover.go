@@ -235,6 +235,9 @@ func (f *Finder) locate(ctx context.Context, user string, c mailproxy.Choice) (*
 		return nil, fmt.Errorf("%s: no %s server found", domain, c.Protocol)
 	}
 	s := &mailproxy.Servers{Mail: mail, SMTP: l.f.smtp, Source: l.mailSrc}
+	if mail.Protocol == "imap" && l.f.imapLocal || mail.Protocol == "pop3" && l.f.pop3Local {
+		s.Login = user[:strings.LastIndexByte(user, '@')]
+	}
 	if f.o.SMTP.Host != "" {
 		s.SMTP = f.o.SMTP
 	}
@@ -424,6 +427,7 @@ func (f *Finder) discover(ctx context.Context, domain string) (out found, mailSr
 		}
 		if needMail && r.hasMail() {
 			out.imap, out.pop3, mailSrc = r.imap, r.pop3, st.name
+			out.imapLocal, out.pop3Local = r.imapLocal && r.imap.Host != "", r.pop3Local && r.pop3.Host != ""
 		}
 		if needSMTP && r.smtp.Host != "" {
 			out.smtp, smtpSrc = r.smtp, st.name

@@ -96,6 +96,9 @@ func TestAutoconfig(t *testing.T) {
 	if got, want := s.SMTP.String(), "smtp://smtp.example.test:"+w.ports.Submission; got != want {
 		t.Errorf("SMTP = %s, want %s", got, want)
 	}
+	if s.Login != "" {
+		t.Errorf("Login = %q, want the address as typed", s.Login)
+	}
 	s = locate(t, f, "bob@example.test", mailproxy.Choice{Protocol: "pop3"})
 	if got, want := s.Mail.String(), "pop3s://pop.example.test:"+w.ports.POP3S; got != want {
 		t.Errorf("POP3 chosen: Mail = %s, want %s", got, want)
@@ -110,10 +113,14 @@ func TestAutoconfigWellKnown(t *testing.T) {
 	w := newWorld(t)
 	w.names("pop3.example.test")
 	w.dns.host("example.test", "127.0.0.1")
-	w.site.put("example.test/.well-known/autoconfig/mail/config-v1.1.xml", configXML([4]string{"pop3", "pop3.example.test", w.ports.POP3, "STARTTLS"}))
+	w.site.put("example.test/.well-known/autoconfig/mail/config-v1.1.xml", configXMLUser("%EMAILLOCALPART%", [4]string{"pop3", "pop3.example.test", w.ports.POP3, "STARTTLS"}))
 	s := locate(t, w.finder(), "carol@example.test", mailproxy.Choice{})
 	if got, want := s.Mail.String(), "pop3://pop3.example.test:"+w.ports.POP3; got != want || s.Source != "autoconfig" {
 		t.Errorf("Mail = %s from %s, want %s from autoconfig", got, s.Source, want)
+	}
+	// The file signs in with the local part.
+	if c := (mailproxy.Credentials{Username: "carol@example.test", Servers: s}); c.LoginName() != "carol" {
+		t.Errorf("LoginName = %q, want carol (%%EMAILLOCALPART%%)", c.LoginName())
 	}
 	if _, err := w.finder().Locate(context.Background(), "carol@example.test", mailproxy.Choice{Protocol: "imap"}); !errors.Is(err, mailproxy.ErrNoServer) {
 		t.Errorf("IMAP asked of a POP3-only domain: %v, want ErrNoServer", err)

@@ -258,8 +258,13 @@ func (s *autoconfigSite) port() string {
 }
 
 // configXML is an autoconfig file with the given servers
-// (type, host, port, socketType).
+// (type, host, port, socketType), user name the address.
 func configXML(servers ...[4]string) string {
+	return configXMLUser("%EMAILADDRESS%", servers...)
+}
+
+// configXMLUser is configXML with another username entry.
+func configXMLUser(user string, servers ...[4]string) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="x"><domain>x</domain>`)
 	for _, s := range servers {
@@ -267,7 +272,7 @@ func configXML(servers ...[4]string) string {
 		if s[0] == "smtp" {
 			tag = "outgoingServer"
 		}
-		b.WriteString(`<` + tag + ` type="` + s[0] + `"><hostname>` + s[1] + `</hostname><port>` + s[2] + `</port><socketType>` + s[3] + `</socketType><username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication></` + tag + `>`)
+		b.WriteString(`<` + tag + ` type="` + s[0] + `"><hostname>` + s[1] + `</hostname><port>` + s[2] + `</port><socketType>` + s[3] + `</socketType><username>` + user + `</username><authentication>password-cleartext</authentication></` + tag + `>`)
 	}
 	b.WriteString(`</emailProvider></clientConfig>`)
 	return b.String()

@@ -79,7 +79,7 @@ func (f *Finder) verify(ctx context.Context, r found) found {
 		})
 	}
 	wg.Wait()
-	var out found
+	out := found{imapLocal: r.imapLocal, pop3Local: r.pop3Local}
 	for i, up := range ups {
 		if ok[i] {
 			out.set(up)

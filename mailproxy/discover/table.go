@@ -14,6 +14,9 @@ import (
 // server of each kind (a zero Host is none).
 type found struct {
 	imap, pop3, smtp mailproxy.Upstream
+	// imapLocal and pop3Local: the server's autoconfig entry signs in
+	// with the address's local part (%EMAILLOCALPART%).
+	imapLocal, pop3Local bool
 }
 
 func (f found) hasMail() bool { return f.imap.Host != "" || f.pop3.Host != "" }

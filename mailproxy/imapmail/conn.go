@@ -422,9 +422,9 @@ func login(c *imapclient.Client, creds mailproxy.Credentials) error {
 		if !caps.Has(imap.AuthCap(sasl.Plain)) {
 			return fmt.Errorf("server offers neither LOGIN nor AUTHENTICATE PLAIN")
 		}
-		return c.Authenticate(sasl.NewPlainClient("", creds.Username, creds.Password))
+		return c.Authenticate(sasl.NewPlainClient("", creds.LoginName(), creds.Password))
 	}
-	return c.Login(creds.Username, creds.Password).Wait()
+	return c.Login(creds.LoginName(), creds.Password).Wait()
 }
 
 // classify maps an upstream error to our sentinels, keeping the original

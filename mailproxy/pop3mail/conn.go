@@ -294,7 +294,7 @@ func (b *Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.
 	}
 	// Login uses AUTH PLAIN when CAPA lists it (RFC 5034), else USER and
 	// PASS (RFC 1939 §7).
-	if err := c.Login(creds.Username, creds.Password); err != nil {
+	if err := c.Login(creds.LoginName(), creds.Password); err != nil {
 		c.Close()
 		if lctx.Err() != nil || isNetTimeout(err) {
 			return nil, stalled(err)

@@ -319,7 +319,7 @@ func (s *Submitter) auth(c *smtp.Client, creds mailproxy.Credentials) error {
 	tried := false
 	if c.SupportsAuth("PLAIN") {
 		tried = true
-		err = c.Auth(sasl.NewPlainClient("", creds.Username, creds.Password))
+		err = c.Auth(sasl.NewPlainClient("", creds.LoginName(), creds.Password))
 		if err == nil {
 			return nil
 		}
@@ -329,7 +329,7 @@ func (s *Submitter) auth(c *smtp.Client, creds mailproxy.Credentials) error {
 		}
 	}
 	if c.SupportsAuth("LOGIN") || !tried {
-		err = c.Auth(&loginClient{user: creds.Username, pass: creds.Password})
+		err = c.Auth(&loginClient{user: creds.LoginName(), pass: creds.Password})
 	}
 	if err != nil {
 		return s.authErr(err)
