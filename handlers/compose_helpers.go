@@ -37,7 +37,7 @@ func (h *Handler) original(r *http.Request, us *userSession) (folder, id string,
 // newCompose is an empty form for the user, with a fresh token.
 func (h *Handler) newCompose(us *userSession) templates.ComposePage {
 	from := h.from(us)
-	_, canDraft := us.mail.(mailproxy.Filer)
+	canDraft := us.mail.Caps().Files
 	return templates.ComposePage{
 		Token:     newComposeToken(),
 		Signature: h.signatureText(us),
@@ -91,8 +91,8 @@ func (h *Handler) signature(us *userSession) string {
 
 // inDrafts tells whether folder is the session's Drafts folder.
 func (h *Handler) inDrafts(ctx context.Context, us *userSession, folder string) bool {
-	f, ok := us.mail.(mailproxy.Filer)
-	if !ok {
+	f := mailproxy.FilerOf(us.mail)
+	if f == nil {
 		return false
 	}
 	name, err := f.SpecialFolder(ctx, "drafts")
@@ -174,6 +174,6 @@ func (h *Handler) quickReplyBox(ctx context.Context, us *userSession, folder str
 	if h.cfg.Submit == nil {
 		return nil
 	}
-	_, raw := us.mail.(mailproxy.RawReader)
+	raw := us.mail.Caps().Raw
 	return &templates.QuickReply{Token: newComposeToken(), Canned: h.cfg.CannedReplies, InDrafts: h.inDrafts(ctx, us, folder), ForwardRaw: raw}
 }

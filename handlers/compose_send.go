@@ -221,7 +221,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 	}
 	h.compose.done(form)
 	notice := "sent"
-	if f, ok := us.mail.(mailproxy.Filer); ok {
+	if f := mailproxy.FilerOf(us.mail); f != nil {
 		if !h.cfg.SavesSent {
 			if _, _, err := f.SaveCopy(ctx, "sent", own); err != nil {
 				web.LogError(ctx, r, "saving the sent copy", err)
@@ -245,8 +245,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, us *userSession
 // saveDraft saves the form in Drafts (replacing the draft it came from)
 // and opens the saved draft.
 func (h *Handler) saveDraft(w http.ResponseWriter, r *http.Request, us *userSession, p templates.ComposePage, form *composeForm) {
-	f, ok := us.mail.(mailproxy.Filer)
-	if !ok {
+	f := mailproxy.FilerOf(us.mail)
+	if f == nil {
 		h.renderCompose(w, r, http.StatusNotImplemented, p, "Your mail server keeps no drafts (POP3). Nothing was saved.")
 		return
 	}

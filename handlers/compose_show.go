@@ -57,7 +57,7 @@ func (h *Handler) showForward(w http.ResponseWriter, r *http.Request) {
 	p := h.newCompose(us)
 	p.Subject = send.ForwardSubject(msg.Subject)
 	p.Back = templates.Base{}.MessageURL(folder, id, 0)
-	if rr, ok := us.mail.(mailproxy.RawReader); ok && r.URL.Query().Get("as") == "attachment" {
+	if rr := mailproxy.RawReaderOf(us.mail); rr != nil && r.URL.Query().Get("as") == "attachment" {
 		p.Body = "\n" + h.signature(us)
 		problem := ""
 		raw, err := rr.Raw(r.Context(), folder, id, h.cfg.MaxUpload)

@@ -239,7 +239,7 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 	if us, ok := r.Context().Value(sessionKey).(*userSession); ok {
 		b.User = us.creds.Username
 		b.Caps = us.mail.Caps()
-		_, b.CanDelete = us.mail.(deleter)
+		b.CanDelete = b.Caps.Delete
 		b.Collect = us.collect
 
 		if h.cfg.Submit != nil {

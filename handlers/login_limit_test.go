@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
+	"github.com/thumbmail/thumbmail/mailproxy/imaptest"
 	"github.com/thumbmail/thumbmail/web"
 )
 
@@ -120,43 +120,34 @@ type holdingServer struct {
 func (s *holdingServer) open() { s.once.Do(func() { close(s.release) }) }
 
 func newHoldingServer(t *testing.T, hold string) *holdingServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &holdingServer{addr: ln.Addr().String(), hold: hold, release: make(chan struct{})}
-	t.Cleanup(func() { s.open(); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	s := &holdingServer{hold: hold, release: make(chan struct{})}
+	handlers := map[string]imaptest.Handler{"LOGIN": func(w *imaptest.Writer, c imaptest.Command) {
+		f := c.Fields()
+		if len(f) < 1 {
+			return
+		}
+		s.logins.Add(1)
+		if strings.HasPrefix(f[0], s.hold) {
+			s.held.Add(1)
+			select {
+			case <-s.release:
+			case <-w.Done():
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("* OK [CAPABILITY IMAP4rev1] ready\r\n"))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					f := strings.Fields(line)
-					if len(f) < 3 || !strings.EqualFold(f[1], "LOGIN") {
-						continue
-					}
-					s.logins.Add(1)
-					if strings.HasPrefix(strings.Trim(f[2], `"`), s.hold) {
-						s.held.Add(1)
-						<-s.release
-					}
-					c.Write([]byte(f[0] + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"))
-				}
-			}()
 		}
-	}()
+		w.Line(c.Tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
+	}}
+	for verb, h := range quietIMAP {
+		handlers[verb] = h
+	}
+	s.addr = imaptest.Start(t, &imaptest.Options{Handlers: handlers, Default: imaptest.Silent}).Addr()
+	t.Cleanup(s.open)
 	return s
 }
+
+// quietIMAP silences imaptest's built-in answers besides LOGIN, for
+// servers that answer nothing else.
+var quietIMAP = map[string]imaptest.Handler{"CAPABILITY": imaptest.Silent, "NOOP": imaptest.Silent, "LOGOUT": imaptest.Silent}
 
 // post posts the sign-in form as the browser at ip (through the trusted
 // proxy) and returns the answer.

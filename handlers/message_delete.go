@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,12 +8,6 @@ import (
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/web"
 )
-
-// deleter is a session that can delete messages for good (POP3: DELE and
-// QUIT to commit).
-type deleter interface {
-	Delete(ctx context.Context, folder string, ids []string) error
-}
 
 // maxBulk bounds how many messages one form may act on.
 const maxBulk = 500
@@ -28,8 +21,8 @@ func (h *Handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d, ok := us.mail.(deleter)
-	if !ok {
+	d := mailproxy.DeleterOf(us.mail)
+	if d == nil {
 		h.fail(w, r, fmt.Errorf("%w: delete", mailproxy.ErrUnsupported))
 		return
 	}

@@ -1,21 +1,19 @@
 package handlers
 
 import (
-	"bufio"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/thumbmail/thumbmail/internal/dovecottest"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
+	"github.com/thumbmail/thumbmail/mailproxy/imaptest"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
 	"github.com/thumbmail/thumbmail/web"
 )
@@ -91,7 +89,7 @@ func TestDovecotClientAddress(t *testing.T) {
 			if st, _ := loginAs(t, e, other, dovecottest.DefaultUser, dovecottest.DefaultPassword); st != http.StatusSeeOther {
 				t.Fatalf("sign-in of %s = %d", other, st)
 			}
-			if log := dc.Log(); !strings.Contains(log, "rip="+other) {
+			if log, ok := dc.WaitLog("rip="+other, 1, 5*time.Second); !ok {
 				t.Errorf("Dovecot's log does not show the browser's address %s:\n%s", other, tail(log, 15))
 			}
 			for i := range 3 {
@@ -163,35 +161,13 @@ func TestDovecotWrongPasswordsNever503(t *testing.T) {
 // the sign-in limiter (they never did): after the free tries the next
 // is refused without asking the server.
 func TestLoginStalledCounts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var logins atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if strings.Contains(strings.ToUpper(line), "LOGIN") {
-						logins.Add(1) // and never answer
-					}
-				}
-			}()
-		}
-	}()
-	e := newEnv(t, &envOptions{imapAddr: ln.Addr().String(), pool: &imapmail.PoolOptions{LoginTimeout: 200 * time.Millisecond}})
+	srv := imaptest.Start(t, &imaptest.Options{
+		Caps:     []string{"IMAP4rev1", "AUTH=PLAIN"},
+		Login:    imaptest.LoginStall, // and never answer
+		Handlers: quietIMAP,
+		Default:  imaptest.Silent,
+	})
+	e := newEnv(t, &envOptions{imapAddr: srv.Addr(), pool: &imapmail.PoolOptions{LoginTimeout: 200 * time.Millisecond}})
 	var got []int
 	for range 8 {
 		r := e.do(e.client(), "POST", "/login", url.Values{"username": {"bob"}, "password": {"guess"}})
@@ -203,7 +179,7 @@ func TestLoginStalledCounts(t *testing.T) {
 	if got[0] != http.StatusServiceUnavailable || got[len(got)-1] != http.StatusTooManyRequests {
 		t.Errorf("statuses %v: want 503s, then 429 once the limiter counted them", got)
 	}
-	if n := logins.Load(); n > 6 {
+	if n := srv.Count("LOGIN"); n > 6 {
 		t.Errorf("%d LOGINs reached the server, want at most 6 (5 free + 1)", n)
 	}
 }

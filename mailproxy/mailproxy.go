@@ -1,6 +1,21 @@
-// Package mailproxy is the mail side of thumbmail: one Session contract for
-// IMAP (and later POP3), the connection pool, MIME → view model and HTML
-// sanitizing. It knows nothing of HTTP.
+// Package mailproxy is the contract between thumbmail's pages and the
+// user's mail server: a Session per signed-in user, whatever the protocol;
+// the Backend that makes Sessions; Caps, which say what the protocol can do;
+// the typed errors that handlers turn into pages; the view types (folders,
+// list rows, messages); Credentials and upstream URLs; the observer hook.
+// It holds no implementation and imports only the standard library.
+//
+// The rooms that implement it:
+//   - mailproxy/message reads mail: headers, encoded words, addresses,
+//     dates, MIME parameters, charsets, transfer encodings, the part
+//     walker, parsing into Message, plain text, HTML sanitizing;
+//   - mailproxy/send writes mail (compose, MIME out) and submits it (SMTP);
+//   - mailproxy/imapmail is the IMAP backend (the connection pool);
+//   - mailproxy/pop3mail is the POP3 backend, over the wire client in
+//     mailproxy/pop3.
+//
+// Handlers import this package, message and send; backends are wired in
+// cmd and never imported by handlers.
 package mailproxy
 
 import (
@@ -53,6 +68,41 @@ type Caps struct {
 	// Collect is POP3's classic mode: messages read are deleted from
 	// the server (offered at sign-in; see ViewOptions.Collect).
 	Collect bool
+	// Delete: messages can be deleted for good at once (POP3); the
+	// session implements Deleter. IMAP moves to Trash instead.
+	Delete bool
+	// Files: the server keeps copies of sent mail and drafts and marks
+	// answered messages (IMAP); the session implements Filer.
+	Files bool
+	// Raw: whole stored messages can be read (IMAP), to forward one as an
+	// attachment; the session implements RawReader.
+	Raw bool
+}
+
+// DeleterOf, FilerOf and RawReaderOf give a session's optional side when
+// its Caps say it has one, and nil otherwise: what a session can do is
+// said by Caps alone, and these are the only type assertions on it.
+func DeleterOf(s Session) Deleter {
+	if d, ok := s.(Deleter); ok && s.Caps().Delete {
+		return d
+	}
+	return nil
+}
+
+// FilerOf: see DeleterOf.
+func FilerOf(s Session) Filer {
+	if f, ok := s.(Filer); ok && s.Caps().Files {
+		return f
+	}
+	return nil
+}
+
+// RawReaderOf: see DeleterOf.
+func RawReaderOf(s Session) RawReader {
+	if r, ok := s.(RawReader); ok && s.Caps().Raw {
+		return r
+	}
+	return nil
 }
 
 // Session is one logged-in user's view of their mail, whatever the

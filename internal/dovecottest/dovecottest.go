@@ -695,6 +695,26 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
+// WaitLog waits until the log holds substr at least n times, or until d
+// has passed, and returns the log and whether it got there. Dovecot logs
+// through a separate log process, so the line for something that has
+// happened (a login the client already saw answered, a password check)
+// may be written a moment after the client got its answer: a test that
+// reads Log at once can miss it.
+func (s *Server) WaitLog(substr string, n int, d time.Duration) (string, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		log := s.Log()
+		if strings.Count(log, substr) >= n {
+			return log, true
+		}
+		if time.Now().After(deadline) {
+			return log, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Stop stops the server at once: SIGTERM to Dovecot's whole process group
 // (master, login, imap, pop3, auth, log...), and SIGKILL to whatever is
 // left after a few seconds. Stop is idempotent and safe to call before the

@@ -1,131 +1,48 @@
 package imapmail
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imaptest"
 )
 
-// hostileIMAP is a scripted IMAP server that logs anyone in and answers
-// one command (LIST, SELECT or UID FETCH) the way a hostile or broken
-// server might.
-type hostileIMAP struct {
-	ln       net.Listener
-	starttls *tls.Config // offer STARTTLS with this server config
-	// misbehave answers the command verb for tag, writing to w; it returns
-	// false to answer normally.
-	misbehave func(w *bufio.Writer, tag, verb string) bool
-}
-
-func startHostileIMAP(t *testing.T, tlsCfg, starttls *tls.Config, misbehave func(w *bufio.Writer, tag, verb string) bool) string {
+// startHostileIMAP starts a scripted IMAP server (with o.TLS: over
+// implicit TLS, or offering STARTTLS) that logs anyone in and answers
+// LIST, SELECT and the rest normally, except the verbs o.Handlers
+// script: the way a hostile or broken server might.
+func startHostileIMAP(t *testing.T, o imaptest.Options) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	h := map[string]imaptest.Handler{
+		"LIST":   imaptest.Answer("OK done", `* LIST () "/" INBOX`),
+		"SELECT": imaptest.Answer("OK [READ-WRITE] selected", "* 1 EXISTS", "* OK [UIDVALIDITY 7] v", "* OK [UIDNEXT 6] n"),
 	}
-	if tlsCfg != nil {
-		ln = tls.NewListener(ln, tlsCfg)
+	for verb, f := range o.Handlers {
+		h[verb] = f
 	}
-	s := &hostileIMAP{ln: ln, misbehave: misbehave, starttls: starttls}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return ln.Addr().String()
+	o.Handlers = h
+	o.Caps = []string{"IMAP4rev1", "AUTH=PLAIN"} // STARTTLS LOGINDISABLED instead before STARTTLS
+	o.Default = imaptest.Answer("OK done")
+	return imaptest.Start(t, &o).Addr()
 }
 
-func (s *hostileIMAP) serve(c net.Conn) {
-	defer func() { c.Close() }()
-	r := bufio.NewReader(c)
-	w := bufio.NewWriter(c)
-	greeting := "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n"
-	if s.starttls != nil {
-		greeting = "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hostile ready\r\n"
-	}
-	if s.misbehave(w, "", "GREETING") {
-		w.Flush()
-		return
-	}
-	w.WriteString(greeting)
+// hold sends what w holds, keeps the connection open for d (or until
+// the server closes), then closes it.
+func hold(w *imaptest.Writer, d time.Duration) {
 	w.Flush()
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		tag, verb := f[0], strings.ToUpper(f[1])
-		if verb == "UID" && len(f) > 2 {
-			verb = "UID " + strings.ToUpper(f[2])
-		}
-		if s.misbehave(w, tag, verb) {
-			w.Flush()
-			return
-		}
-		switch verb {
-		case "STARTTLS":
-			w.WriteString(tag + " OK begin TLS\r\n")
-			w.Flush()
-			tc := tls.Server(c, s.starttls)
-			if tc.Handshake() != nil {
-				return
-			}
-			c = tc
-			r, w = bufio.NewReader(c), bufio.NewWriter(c)
-			continue
-		case "LOGIN":
-			w.WriteString(tag + " OK [CAPABILITY IMAP4rev1] logged in\r\n")
-		case "CAPABILITY":
-			w.WriteString("* CAPABILITY IMAP4rev1\r\n" + tag + " OK done\r\n")
-		case "LIST":
-			w.WriteString("* LIST () \"/\" INBOX\r\n" + tag + " OK done\r\n")
-		case "SELECT":
-			w.WriteString("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 6] n\r\n" + tag + " OK [READ-WRITE] selected\r\n")
-		case "LOGOUT":
-			w.WriteString("* BYE bye\r\n" + tag + " OK done\r\n")
-			w.Flush()
-			return
-		default:
-			w.WriteString(tag + " OK done\r\n")
-		}
-		w.Flush()
+	select {
+	case <-time.After(d):
+	case <-w.Done():
 	}
-}
-
-// endless writes filler until the peer goes away or limit bytes are out.
-func endless(w *bufio.Writer, limit int64) {
-	chunk := strings.Repeat("a", 32<<10)
-	for n := int64(0); n < limit; n += int64(len(chunk)) {
-		if _, err := w.WriteString(chunk); err != nil {
-			return
-		}
-		if w.Flush() != nil {
-			return
-		}
-	}
+	w.Close()
 }
 
 // nestedBodyStructure is a multipart BODYSTRUCTURE nested depth deep.
@@ -160,28 +77,28 @@ func hostilePool(t *testing.T, addr string, sec mailproxy.Security, tlsCfg *tls.
 func TestHostileIMAPServer(t *testing.T) {
 	tests := map[string]struct {
 		verb    string
-		answer  func(w *bufio.Writer, tag string)
+		answer  func(w *imaptest.Writer, tag string)
 		call    func(ctx context.Context, s mailproxy.Session) error
 		timeout time.Duration
 	}{
 		"endless line": {
 			verb:   "LIST",
-			answer: func(w *bufio.Writer, tag string) { w.WriteString("* OK "); endless(w, 1<<30) },
+			answer: func(w *imaptest.Writer, tag string) { w.Write([]byte("* OK ")); w.Endless(1 << 30) },
 			call:   func(ctx context.Context, s mailproxy.Session) error { _, err := s.Folders(ctx); return err },
 		},
 		"huge literal": {
 			verb: "LIST",
-			answer: func(w *bufio.Writer, tag string) {
-				w.WriteString("* LIST () \"/\" {2000000000}\r\n")
-				endless(w, 1<<30)
+			answer: func(w *imaptest.Writer, tag string) {
+				w.Line(`* LIST () "/" {2000000000}`)
+				w.Endless(1 << 30)
 			},
 			call: func(ctx context.Context, s mailproxy.Session) error { _, err := s.Folders(ctx); return err },
 		},
 		"literal in envelope": {
 			verb: "UID FETCH",
-			answer: func(w *bufio.Writer, tag string) {
-				w.WriteString("* 1 FETCH (UID 5 ENVELOPE (NIL {900000000}\r\n")
-				endless(w, 1<<30)
+			answer: func(w *imaptest.Writer, tag string) {
+				w.Line("* 1 FETCH (UID 5 ENVELOPE (NIL {900000000}")
+				w.Endless(1 << 30)
 			},
 			call: func(ctx context.Context, s mailproxy.Session) error {
 				_, err := s.Message(ctx, "INBOX", "7-5", mailproxy.ViewOptions{})
@@ -190,8 +107,8 @@ func TestHostileIMAPServer(t *testing.T) {
 		},
 		"deep bodystructure": {
 			verb: "UID FETCH",
-			answer: func(w *bufio.Writer, tag string) {
-				w.WriteString("* 1 FETCH (UID 5 BODYSTRUCTURE " + nestedBodyStructure(5000) + ")\r\n" + tag + " OK done\r\n")
+			answer: func(w *imaptest.Writer, tag string) {
+				w.Line("* 1 FETCH (UID 5 BODYSTRUCTURE "+nestedBodyStructure(5000)+")", tag+" OK done")
 			},
 			call: func(ctx context.Context, s mailproxy.Session) error {
 				_, err := s.Message(ctx, "INBOX", "7-5", mailproxy.ViewOptions{})
@@ -200,9 +117,9 @@ func TestHostileIMAPServer(t *testing.T) {
 		},
 		"slow drip": {
 			verb: "LIST",
-			answer: func(w *bufio.Writer, tag string) {
+			answer: func(w *imaptest.Writer, tag string) {
 				for _, b := range []byte("* LIST () \"/\" INBOX-never-ending-name-dripped-slowly") {
-					w.WriteByte(b)
+					w.Write([]byte{b})
 					if w.Flush() != nil {
 						return
 					}
@@ -215,13 +132,12 @@ func TestHostileIMAPServer(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			addr := startHostileIMAP(t, nil, nil, func(w *bufio.Writer, tag, verb string) bool {
-				if verb != tc.verb {
-					return false
-				}
-				tc.answer(w, tag)
-				return true
-			})
+			addr := startHostileIMAP(t, imaptest.Options{Handlers: map[string]imaptest.Handler{
+				tc.verb: func(w *imaptest.Writer, c imaptest.Command) {
+					tc.answer(w, c.Tag)
+					w.Close()
+				},
+			}})
 			s := hostilePool(t, addr, mailproxy.SecurityNone, nil, PoolOptions{CommandTimeout: tc.timeout})
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -260,32 +176,18 @@ func TestHostileIMAPServer(t *testing.T) {
 	}
 }
 
-// testCert returns a server certificate for "example.com" and a pool
-// trusting it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	ts := httptest.NewUnstartedServer(nil)
-	ts.StartTLS()
-	defer ts.Close()
-	roots := x509.NewCertPool()
-	roots.AddCert(ts.Certificate())
-	return ts.TLS.Certificates[0], roots
-}
-
 // TestIMAPOverTLS runs the limited dial path over implicit TLS and over
 // STARTTLS with a private CA, so the limits sit around TLS without
 // breaking it, and checks that STARTTLS refuses PREAUTH and plain text
 // injected after the server's OK.
 func TestIMAPOverTLS(t *testing.T) {
-	cert, roots := testCert(t)
-	srvCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
-	cliCfg := &tls.Config{RootCAs: roots, ServerName: "example.com"}
-	normal := func(*bufio.Writer, string, string) bool { return false }
+	srvCfg, cliCfg := imaptest.SelfSigned(t)
 	for name, tc := range map[string]struct {
 		addr string
 		sec  mailproxy.Security
 	}{
-		"implicit TLS": {startHostileIMAP(t, srvCfg, nil, normal), mailproxy.SecurityTLS},
-		"STARTTLS":     {startHostileIMAP(t, nil, srvCfg, normal), mailproxy.SecurityStartTLS},
+		"implicit TLS": {startHostileIMAP(t, imaptest.Options{TLS: srvCfg, ImplicitTLS: true}), mailproxy.SecurityTLS},
+		"STARTTLS":     {startHostileIMAP(t, imaptest.Options{TLS: srvCfg}), mailproxy.SecurityStartTLS},
 	} {
 		s := hostilePool(t, tc.addr, tc.sec, cliCfg, PoolOptions{})
 		folders, err := s.Folders(context.Background())
@@ -293,27 +195,18 @@ func TestIMAPOverTLS(t *testing.T) {
 			t.Errorf("%s: Folders() = %v, %v", name, folders, err)
 		}
 	}
-	for name, bad := range map[string]func(w *bufio.Writer, tag, verb string) bool{
-		"PREAUTH": func(w *bufio.Writer, tag, verb string) bool {
-			if verb == "GREETING" {
-				w.WriteString("* PREAUTH [CAPABILITY IMAP4rev1] welcome\r\n")
-				w.Flush()
-				time.Sleep(time.Second)
-				return true
-			}
-			return false
-		},
-		"injection after OK": func(w *bufio.Writer, tag, verb string) bool {
-			if verb == "STARTTLS" {
-				w.WriteString(tag + " OK begin TLS\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n")
-				w.Flush()
-				time.Sleep(time.Second)
-				return true
-			}
-			return false
-		},
+	for name, bad := range map[string]imaptest.Options{
+		"PREAUTH": {Greet: func(w *imaptest.Writer) {
+			w.Line("* PREAUTH [CAPABILITY IMAP4rev1] welcome")
+			hold(w, time.Second)
+		}},
+		"injection after OK": {Handlers: map[string]imaptest.Handler{"STARTTLS": func(w *imaptest.Writer, c imaptest.Command) {
+			w.Line(c.Tag+" OK begin TLS", "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected")
+			hold(w, time.Second)
+		}}},
 	} {
-		addr := startHostileIMAP(t, nil, srvCfg, bad)
+		bad.TLS = srvCfg
+		addr := startHostileIMAP(t, bad)
 		o := PoolOptions{IMAP: mailproxy.Upstream{Protocol: "imap", Host: "127.0.0.1", Port: addr[strings.LastIndexByte(addr, ':')+1:], Security: mailproxy.SecurityStartTLS},
 			TLSConfig: cliCfg, Logger: slog.New(slog.DiscardHandler)}
 		p := NewPool(&o)

@@ -1,102 +1,83 @@
 package imapmail
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imaptest"
 )
 
 // scriptedIMAP is a tiny IMAP4rev1+UIDPLUS server without MOVE whose
-// answers to UID STORE and UID EXPUNGE in INBOX the test picks, and which
-// records every command, so the safe-move sequence can be checked step by
-// step (mox-style peer scripting).
+// answers to UID COPY, and to UID STORE and UID EXPUNGE in INBOX, the
+// test picks, and which records every command, so the safe-move sequence
+// can be checked step by step (mox-style peer scripting).
 type scriptedIMAP struct {
 	copyNO, storeNO, expungeNO bool
 
-	mu   sync.Mutex
-	cmds []string // `INBOX: UID COPY 1:2 "Target"`
+	srv *imaptest.Server
 }
 
 func (s *scriptedIMAP) start(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	ok := imaptest.Answer("OK done")
+	// inInbox answers no in INBOX when refuse is set, else OK.
+	inInbox := func(refuse bool, no string) imaptest.Handler {
+		return func(w *imaptest.Writer, c imaptest.Command) {
+			if refuse && c.Selected == "INBOX" {
+				w.Line(c.Tag + " " + no)
 				return
 			}
-			go s.serve(c)
+			ok(w, c)
 		}
-	}()
-	return ln.Addr().String()
+	}
+	s.srv = imaptest.Start(t, &imaptest.Options{
+		Caps: []string{"IMAP4rev1", "UIDPLUS"},
+		Handlers: map[string]imaptest.Handler{
+			"LIST": func(w *imaptest.Writer, c imaptest.Command) {
+				if strings.HasPrefix(c.Args, `"" ""`) {
+					w.Line(`* LIST (\Noselect) "/" ""`)
+				}
+				ok(w, c)
+			},
+			"SELECT": func(w *imaptest.Writer, c imaptest.Command) {
+				if f := c.Fields(); len(f) > 0 && f[0] == "INBOX" {
+					w.Line("* 3 EXISTS", "* OK [UIDVALIDITY 7] v", "* OK [UIDNEXT 4] n", c.Tag+" OK [READ-WRITE] selected")
+				} else {
+					w.Line("* 11 EXISTS", "* OK [UIDVALIDITY 9] v", "* OK [UIDNEXT 12] n", c.Tag+" OK [READ-WRITE] selected")
+				}
+			},
+			"UID SEARCH": func(w *imaptest.Writer, c imaptest.Command) {
+				if c.Selected == "INBOX" {
+					w.Line("* SEARCH 1 2 3")
+				}
+				ok(w, c)
+			},
+			"UID COPY": func(w *imaptest.Writer, c imaptest.Command) {
+				if s.copyNO {
+					w.Line(c.Tag + " NO [OVERQUOTA] over quota")
+				} else {
+					w.Line(c.Tag + " OK [COPYUID 9 1:2 10:11] copied")
+				}
+			},
+			"UID STORE":   inInbox(s.storeNO, "NO [SERVERBUG] cannot store"),
+			"UID EXPUNGE": inInbox(s.expungeNO, "NO [SERVERBUG] cannot expunge"),
+		},
+		Default: ok,
+	})
+	return s.srv.Addr()
 }
 
+// log is every command received, as `INBOX: UID COPY 1:2 "Target"`: the
+// mailbox selected, and the command after its tag.
 func (s *scriptedIMAP) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.cmds, "\n")
-}
-
-func (s *scriptedIMAP) serve(c net.Conn) {
-	defer c.Close()
-	w := func(lines ...string) {
-		for _, l := range lines {
-			c.Write([]byte(l + "\r\n"))
-		}
+	var lines []string
+	for _, c := range s.srv.Commands() {
+		_, cmd, _ := strings.Cut(c.Line, " ")
+		lines = append(lines, c.Selected+": "+cmd)
 	}
-	w("* OK [CAPABILITY IMAP4rev1 UIDPLUS] ready")
-	br := bufio.NewReader(c)
-	selected := ""
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		tag, cmd, _ := strings.Cut(line, " ")
-		verb := strings.ToUpper(cmd)
-		s.mu.Lock()
-		s.cmds = append(s.cmds, selected+": "+cmd)
-		s.mu.Unlock()
-		switch {
-		case strings.HasPrefix(verb, "LOGIN"):
-			w(tag + " OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in")
-		case strings.HasPrefix(verb, `LIST "" ""`):
-			w(`* LIST (\Noselect) "/" ""`, tag+" OK done")
-		case strings.HasPrefix(verb, "SELECT"):
-			selected = strings.Trim(strings.TrimSpace(cmd[len("SELECT"):]), `"`)
-			if selected == "INBOX" {
-				w("* 3 EXISTS", "* OK [UIDVALIDITY 7] v", "* OK [UIDNEXT 4] n", tag+" OK [READ-WRITE] selected")
-			} else {
-				w("* 11 EXISTS", "* OK [UIDVALIDITY 9] v", "* OK [UIDNEXT 12] n", tag+" OK [READ-WRITE] selected")
-			}
-		case strings.HasPrefix(verb, "UID SEARCH") && selected == "INBOX":
-			w("* SEARCH 1 2 3", tag+" OK done")
-		case strings.HasPrefix(verb, "UID COPY") && s.copyNO:
-			w(tag + " NO [OVERQUOTA] over quota")
-		case strings.HasPrefix(verb, "UID COPY"):
-			w(tag + " OK [COPYUID 9 1:2 10:11] copied")
-		case strings.HasPrefix(verb, "UID STORE") && selected == "INBOX" && s.storeNO:
-			w(tag + " NO [SERVERBUG] cannot store")
-		case strings.HasPrefix(verb, "UID EXPUNGE") && selected == "INBOX" && s.expungeNO:
-			w(tag + " NO [SERVERBUG] cannot expunge")
-		case strings.HasPrefix(verb, "LOGOUT"):
-			w("* BYE bye", tag+" OK bye")
-			return
-		default:
-			w(tag + " OK done")
-		}
-	}
+	return strings.Join(lines, "\n")
 }
 
 // TestMoveFallbackSteps: without MOVE, the fallback waits for each step;

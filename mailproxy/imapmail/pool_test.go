@@ -1,18 +1,17 @@
 package imapmail
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/thumbmail/thumbmail/mailproxy"
+	"github.com/thumbmail/thumbmail/mailproxy/imaptest"
 
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
 )
@@ -79,40 +78,19 @@ func TestPoolIdleConnectionsClosed(t *testing.T) {
 	}
 }
 
+// quietVerbs silences the peer's built-in answers besides LOGIN: a
+// server that stalls says nothing to CAPABILITY, NOOP or LOGOUT either.
+var quietVerbs = map[string]imaptest.Handler{"CAPABILITY": imaptest.Silent, "NOOP": imaptest.Silent, "LOGOUT": imaptest.Silent}
+
 // stallingServer greets and then never answers again, except, with
 // answerLogin, LOGIN (its reply carries the capabilities, so the client
 // needs nothing more before its first real command).
 func stallingServer(t *testing.T, answerLogin bool) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	login := imaptest.LoginStall
+	if answerLogin {
+		login = imaptest.LoginAccept
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("* OK [CAPABILITY IMAP4rev1] ready\r\n"))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					tag, rest, _ := strings.Cut(line, " ")
-					if strings.HasPrefix(strings.ToUpper(rest), "LOGIN") && answerLogin {
-						c.Write([]byte(tag + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
-					}
-					// Anything else: silence.
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return imaptest.Start(t, &imaptest.Options{Login: login, Handlers: quietVerbs, Default: imaptest.Silent}).Addr()
 }
 
 func TestPoolDialDeadline(t *testing.T) {
@@ -137,25 +115,12 @@ func TestPoolDialDeadline(t *testing.T) {
 // after DialTimeout, not after the (longer) login deadline, and that is
 // not a stalled login.
 func TestPoolNoGreeting(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	up, _ := mailproxy.ParseUpstream("imap+insecure://"+ln.Addr().String(), "imap")
+	srv := imaptest.Start(t, &imaptest.Options{Greet: func(w *imaptest.Writer) { w.Hang() }})
+	up, _ := mailproxy.ParseUpstream(srv.URL(), "imap")
 	p := NewPool(&PoolOptions{IMAP: up, DialTimeout: 300 * time.Millisecond, LoginTimeout: time.Minute})
 	defer p.Close()
 	start := time.Now()
-	err = p.Login(context.Background(), "s", demoCreds)
+	err := p.Login(context.Background(), "s", demoCreds)
 	if !errors.Is(err, mailproxy.ErrUnavailable) || errors.Is(err, mailproxy.ErrLoginStalled) {
 		t.Errorf("Login() = %v, want ErrUnavailable without ErrLoginStalled", err)
 	}
@@ -272,47 +237,18 @@ func TestSpecialFolder(t *testing.T) {
 // loginServer greets, accepts any LOGIN and records the names it was
 // given, answers LOGOUT; other commands get silence.
 func loginServer(t *testing.T) (addr string, names func() []string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var mu sync.Mutex
-	var seen []string
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	srv := imaptest.Start(t, &imaptest.Options{
+		Handlers: map[string]imaptest.Handler{"CAPABILITY": imaptest.Silent, "NOOP": imaptest.Silent},
+		Default:  imaptest.Silent,
+	})
+	return srv.Addr(), func() []string {
+		var seen []string
+		for _, c := range srv.Commands() {
+			if f := c.Fields(); c.Verb == "LOGIN" && len(f) >= 1 {
+				seen = append(seen, f[0])
 			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("* OK [CAPABILITY IMAP4rev1] ready\r\n"))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					f := strings.Fields(line)
-					if len(f) >= 3 && strings.EqualFold(f[1], "LOGIN") {
-						mu.Lock()
-						seen = append(seen, strings.Trim(f[2], `"`))
-						mu.Unlock()
-						c.Write([]byte(f[0] + " OK [CAPABILITY IMAP4rev1] logged in\r\n"))
-					}
-					if len(f) >= 2 && strings.EqualFold(f[1], "LOGOUT") {
-						c.Write([]byte("* BYE\r\n" + f[0] + " OK bye\r\n"))
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String(), func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
+		return seen
 	}
 }
 

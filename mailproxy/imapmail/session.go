@@ -29,7 +29,7 @@ func (s *imapSession) do(ctx context.Context, fn func(*imapConn) error) error {
 func (s *imapSession) Caps() mailproxy.Caps { return imapCaps }
 
 // imapCaps is what IMAP offers.
-var imapCaps = mailproxy.Caps{Folders: true, Flags: true, Move: true, Search: true}
+var imapCaps = mailproxy.Caps{Folders: true, Flags: true, Move: true, Search: true, Files: true, Raw: true}
 
 // Caps is what the pool's sessions support.
 func (p *Pool) Caps() mailproxy.Caps { return imapCaps }

@@ -1,6 +1,8 @@
 package message
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -84,24 +86,21 @@ func TestHTMLToTextTooDeep(t *testing.T) {
 	}
 }
 
-const preheaderMail = "From: Shop <shop@example.com>\r\n" +
-	"To: ann@example.org\r\n" +
-	"Subject: Offer\r\n" +
-	"MIME-Version: 1.0\r\n" +
-	"Content-Type: text/html; charset=utf-8\r\n" +
-	"\r\n" +
-	`<html><body>` +
-	`<div style="display:none !important;font-size:1px;max-height:0;overflow:hidden;mso-hide:all">PREHEADER unseen</div>` +
-	`<span style="visibility:hidden">HIDDEN-VIS</span><div hidden>HIDDEN-ATTR</div>` +
-	`<div style="font-size:0">HIDDEN-FONT<p style="font-size:15px">Dear Ann,</p></div>` +
-	`<div style="max-height:0px;overflow:hidden">HIDDEN-CLIP</div><div style="opacity:0">HIDDEN-OPACITY</div>` +
-	`<div style="mso-hide:all">HIDDEN-MSO</div>` +
-	`<p>Our offer ends today.</p></body></html>` + "\r\n"
+// preheaderMail is an HTML newsletter whose hidden preheader and other
+// hidden text must never be shown, quoted or previewed.
+func preheaderMail(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "hidden", "preheader.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 // TestHiddenTextNotPreviewed: the list preview, made from the raw start of
 // the HTML part, leaves hidden text out too.
 func TestHiddenTextNotPreviewed(t *testing.T) {
-	_, body, _ := strings.Cut(preheaderMail, "\r\n\r\n")
+	_, body, _ := strings.Cut(preheaderMail(t), "\r\n\r\n")
 	got := PreviewText([]byte(body), "7bit", "utf-8", "text/html", 100)
 	if got != "Dear Ann, Our offer ends today." {
 		t.Errorf("PreviewText = %q", got)

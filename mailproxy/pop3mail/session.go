@@ -31,7 +31,7 @@ func (s *pop3Session) Caps() mailproxy.Caps { return pop3Caps }
 
 // pop3Caps is what POP3 offers: one folder, no server-side flags, no
 // move or search; collecting (read, then deleted) instead.
-var pop3Caps = mailproxy.Caps{Collect: true}
+var pop3Caps = mailproxy.Caps{Collect: true, Delete: true}
 
 // Caps is what the backend's sessions support.
 func (b *Backend) Caps() mailproxy.Caps { return pop3Caps }
