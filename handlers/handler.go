@@ -241,6 +241,10 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.Caps = us.mail.Caps()
 		b.CanDelete = b.Caps.Delete
 		b.Collect = us.collect
+		if r.URL.Query().Get("n") == "via" && us.creds.Servers != nil {
+			// Built from the sealed session, never from the URL.
+			b.Notice = "Signed in to " + serverText(us.creds.Servers) + "."
+		}
 
 		if h.cfg.Submit != nil {
 			_, b.CanSend = h.cfg.Submit.For(us.creds)

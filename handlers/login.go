@@ -98,7 +98,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.cfg.Logger.Info("login", "user", user, "ip", web.ClientIP(r), "collect", collect)
 	}
-	web.Redirect(w, r, h.afterLogin(r, r.PostForm.Get("next")))
+	target := h.afterLogin(r, r.PostForm.Get("next"))
+	if creds.Servers.Discovered() {
+		// The first page says which server was found ("via").
+		target = withNotice(target, "via")
+	}
+	web.Redirect(w, r, target)
 }
 
 // afterLogin is where to go once signed in: next when it is a local path,

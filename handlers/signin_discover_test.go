@@ -197,24 +197,25 @@ func TestDovecotSignInByAddress(t *testing.T) {
 		return c, e.do(c, "POST", "/login", form)
 	}
 	type account struct {
-		user, pass, subject string
-		extra               url.Values
+		user, pass, subject, server string
+		extra                       url.Values
 	}
 	browsers := map[string]*http.Client{}
 	for name, a := range map[string]account{
-		"imap":           {alice, "alice-pw", "Hello Alice over IMAP", nil},
-		"pop3-only":      {bob, "bob-pw", "Hello Bob over POP3", nil},
-		"imap-user-pop3": {alice, "alice-pw", "Hello Alice over IMAP", url.Values{"proto": {"pop3"}}},
+		"imap":           {alice, "alice-pw", "Hello Alice over IMAP", "imap.imapcorp.test (IMAP, found through your provider&#39;s settings file)", nil},
+		"pop3-only":      {bob, "bob-pw", "Hello Bob over POP3", "pop3.popisp.test (POP3, found through your provider&#39;s settings file)", nil},
+		"imap-user-pop3": {alice, "alice-pw", "Hello Alice over IMAP", "pop.imapcorp.test (POP3, found through your provider&#39;s settings file)", url.Values{"proto": {"pop3"}}},
 	} {
 		start := time.Now()
 		c, r := signIn(a.user, a.pass, a.extra)
 		t.Logf("%s: sign-in (discovery and login) took %v", name, time.Since(start))
-		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/f/INBOX" {
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/f/INBOX?n=via" {
 			t.Fatalf("%s: sign-in = %d %q; body %s", name, r.status, r.header.Get("Location"), r.body)
 		}
-		inbox := e.get(c, "/f/INBOX")
-		if inbox.status != http.StatusOK || !strings.Contains(inbox.body, a.subject) {
-			t.Fatalf("%s: inbox = %d, want %q in it", name, inbox.status, a.subject)
+		// The first page says which server was used.
+		inbox := e.get(c, "/f/INBOX?n=via")
+		if inbox.status != http.StatusOK || !strings.Contains(inbox.body, a.subject) || !strings.Contains(inbox.body, "Signed in to "+a.server+".") {
+			t.Fatalf("%s: inbox = %d, want %q and the server %q in it:\n%s", name, inbox.status, a.subject, a.server, inbox.body)
 		}
 		browsers[name] = c
 	}
