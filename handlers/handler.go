@@ -27,12 +27,12 @@ type Config struct {
 	Sessions *web.SessionManager
 	// Mail is the IMAP pool, the POP3 backend, or a router between them
 	// that also locates each account's servers (mailproxy.Locator).
-	Mail mailproxy.Backend
+	Mail   mailproxy.Backend
+	Logger *slog.Logger
 	// ChooseProtocol offers IMAP or POP3 at sign-in (the instance serves
 	// both); UserServers offers a server of the user's own. Both show in
 	// the form's Advanced part, only with a Locator.
 	ChooseProtocol, UserServers bool
-	Logger                      *slog.Logger
 	// BasePath is where the routes are mounted: "" or e.g. "/mail".
 	// Links use web.Prefix, which adds a trusted X-Forwarded-Prefix.
 	BasePath string

@@ -29,6 +29,7 @@ const (
 
 var classNames = [...]string{"public", "private", "loopback", "link-local", "unspecified", "multicast", "reserved"}
 
+// String names the class ("loopback"), for logs.
 func (c Class) String() string { return classNames[c] }
 
 type rangeClass struct {
