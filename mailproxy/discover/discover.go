@@ -204,7 +204,7 @@ func (f *Finder) locate(ctx context.Context, user string, c mailproxy.Choice) (*
 		return nil, fmt.Errorf("unknown protocol %q", c.Protocol)
 	}
 	if c.Host != "" {
-		return f.userChosen(ctx, user, c)
+		return f.userChosen(user, c)
 	}
 	if f.o.IMAP.Host != "" || f.o.POP3.Host != "" {
 		mail := f.o.IMAP
@@ -245,7 +245,7 @@ func (f *Finder) locate(ctx context.Context, user string, c mailproxy.Choice) (*
 }
 
 // userChosen checks a server the user named (Choice.Host).
-func (f *Finder) userChosen(ctx context.Context, user string, c mailproxy.Choice) (*mailproxy.Servers, error) {
+func (f *Finder) userChosen(user string, c mailproxy.Choice) (*mailproxy.Servers, error) {
 	if !f.o.UserServers {
 		return nil, errors.New("user-chosen servers are off")
 	}
@@ -268,11 +268,13 @@ func (f *Finder) userChosen(ctx context.Context, user string, c mailproxy.Choice
 		return nil, fmt.Errorf("port %q is not a mail port", port)
 	}
 	domain, isAddr := addressDomain(user)
-	if !f.o.Allow.Match(host) && !(isAddr && f.domainOK(domain) && under(host, domain)) {
+	_, listed := f.o.Table[domain]
+	isAddr = isAddr && (listed || f.o.Allow.Match(domain)) // an allowed domain, with or without -discover
+	if !f.o.Allow.Match(host) && !(isAddr && under(host, domain)) {
 		return nil, fmt.Errorf("server %s is not in the allowlist", host)
 	}
 	s := &mailproxy.Servers{Mail: mailproxy.Upstream{Protocol: proto, Security: c.Security, Host: host, Port: port}, SMTP: f.o.SMTP, Source: "user"}
-	if s.SMTP.Host == "" && isAddr && f.domainOK(domain) {
+	if s.SMTP.Host == "" && isAddr {
 		// Sending through the domain's own submission server where it
 		// is known already (no discovery now: a user-chosen server is
 		// answered at once, so its timing stays that of the floor);

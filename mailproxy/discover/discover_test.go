@@ -313,6 +313,15 @@ func TestUserChosen(t *testing.T) {
 			t.Errorf("%s: Locate = %v, want ErrNoServer", name, err)
 		}
 	}
+	// Without -discover, the allowlist still says which domains' users
+	// may name a server of their domain.
+	w.opts.Discover = false
+	if s := locate(t, w.finder(), "alice@example.test", mailproxy.Choice{Host: "imap.example.test", Port: w.ports.IMAPS}); s.Mail.Host != "imap.example.test" {
+		t.Errorf("user server without -discover: %+v", s)
+	}
+	if _, err := w.finder().Locate(context.Background(), "alice@other.test", mailproxy.Choice{Host: "imap.other.test", Port: w.ports.IMAPS}); !errors.Is(err, mailproxy.ErrNoServer) {
+		t.Errorf("user server of a domain outside the allowlist: %v, want ErrNoServer", err)
+	}
 	w.opts.UserServers = false
 	if _, err := w.finder().Locate(context.Background(), "alice@example.test", mailproxy.Choice{Host: "imap.example.test", Port: w.ports.IMAPS}); !errors.Is(err, mailproxy.ErrNoServer) {
 		t.Errorf("user servers off: %v, want ErrNoServer", err)
