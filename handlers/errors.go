@@ -35,6 +35,10 @@ func problemOf(err error) problem {
 	switch {
 	case errors.Is(err, mailproxy.ErrAuth):
 		return problem{http.StatusUnauthorized, "Wrong user name or password", "Wrong user name or password.", false}
+	case errors.Is(err, mailproxy.ErrNoServer):
+		// One sentence for every discovery and dial failure, whatever
+		// the cause (no server, not allowed, refused, unreachable).
+		return problem{http.StatusServiceUnavailable, "No mail server found", "No mail server that this service may use was found for this address. Check the address and try again, or ask whoever runs this service.", false}
 	case errors.Is(err, mailproxy.ErrLoginStalled):
 		// The server greeted but sat on the password far longer than any
 		// penalty delay: most likely a wrong password refused slowly.

@@ -25,8 +25,14 @@ import (
 // Config wires the handlers to their dependencies.
 type Config struct {
 	Sessions *web.SessionManager
-	Mail     mailproxy.Backend // the IMAP pool or the POP3 backend
-	Logger   *slog.Logger
+	// Mail is the IMAP pool, the POP3 backend, or a router between them
+	// that also locates each account's servers (mailproxy.Locator).
+	Mail   mailproxy.Backend
+	Logger *slog.Logger
+	// ChooseProtocol offers IMAP or POP3 at sign-in (the instance serves
+	// both); UserServers offers a server of the user's own. Both show in
+	// the form's Advanced part, only with a Locator.
+	ChooseProtocol, UserServers bool
 	// BasePath is where the routes are mounted: "" or e.g. "/mail".
 	// Links use web.Prefix, which adds a trusted X-Forwarded-Prefix.
 	BasePath string
@@ -102,11 +108,57 @@ type sessionPayload struct {
 	// Collect is the POP3 user's "delete messages from the server after
 	// I read them" choice, made at sign-in. Off by default.
 	Collect bool `json:"c,omitempty"`
+	// Servers are the account's own servers (found at sign-in), so any
+	// instance can rebuild the session; absent for the pinned upstream.
+	Servers *payloadServers `json:"s,omitempty"`
+}
+
+// payloadServers is mailproxy.Servers as upstream URLs.
+type payloadServers struct {
+	Mail   string `json:"m"`
+	SMTP   string `json:"o,omitempty"`
+	Source string `json:"w,omitempty"`
+	Login  string `json:"l,omitempty"`
+}
+
+// serversPayload is what the session keeps of s (nil for none).
+func serversPayload(s *mailproxy.Servers) *payloadServers {
+	if s == nil {
+		return nil
+	}
+	p := &payloadServers{Mail: s.Mail.String(), Source: s.Source, Login: s.Login}
+	if s.SMTP.Host != "" {
+		p.SMTP = s.SMTP.String()
+	}
+	return p
+}
+
+// servers reads the account's servers back.
+func (p *payloadServers) servers() (*mailproxy.Servers, error) {
+	if p == nil {
+		return nil, nil
+	}
+	s := &mailproxy.Servers{Source: p.Source, Login: p.Login}
+	var err error
+	if s.Mail, err = mailproxy.ParseUpstream(p.Mail, ""); err != nil {
+		return nil, err
+	}
+	if p.SMTP != "" {
+		if s.SMTP, err = mailproxy.ParseUpstream(p.SMTP, "smtp"); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 type ctxKey int
 
-const sessionKey ctxKey = iota
+const (
+	sessionKey ctxKey = iota
+	// serversKey carries the servers a sign-in located to the form
+	// shown again (a wrong password: "Mail server: ...").
+	serversKey
+)
 
 // userSession is the signed-in user of a request.
 type userSession struct {
@@ -141,13 +193,18 @@ func (h *Handler) requireSession(next http.Handler) http.Handler {
 			return
 		}
 		var p sessionPayload
-		if err := json.Unmarshal(s.Payload, &p); err != nil {
+		err = json.Unmarshal(s.Payload, &p)
+		var servers *mailproxy.Servers
+		if err == nil {
+			servers, err = p.Servers.servers()
+		}
+		if err != nil {
 			web.LogError(r.Context(), r, "decoding session", err)
 			h.cfg.Sessions.End(w, r)
 			web.Redirect(w, r, h.url(r, "/login"))
 			return
 		}
-		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password}
+		creds := mailproxy.Credentials{Username: p.Username, Password: p.Password, Servers: servers}
 		us := &userSession{id: s.ID, creds: creds, mail: h.cfg.Mail.Session(s.ID, creds), collect: p.Collect && h.offersCollect()}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey, us)))
 	})
@@ -186,8 +243,14 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 		b.Caps = us.mail.Caps()
 		b.CanDelete = b.Caps.Delete
 		b.Collect = us.collect
+		if r.URL.Query().Get("n") == "via" && us.creds.Servers != nil {
+			// Built from the sealed session, never from the URL.
+			b.Notice = "Signed in to " + serverText(us.creds.Servers) + "."
+		}
 
-		b.CanSend = h.cfg.Submit != nil
+		if h.cfg.Submit != nil {
+			_, b.CanSend = h.cfg.Submit.For(us.creds)
+		}
 		if b.Notice != "" && b.Caps.Move {
 			b.Undo = undoFromQuery(r)
 		}

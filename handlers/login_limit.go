@@ -71,7 +71,10 @@ func loginOutcome(err error) (ip, user web.Outcome) {
 		// an attacker with one valid account cannot wipe them between
 		// guesses.
 		return web.Void, web.Forgive
-	case errors.Is(err, mailproxy.ErrAuth), errors.Is(err, mailproxy.ErrLoginStalled):
+	case errors.Is(err, mailproxy.ErrAuth), errors.Is(err, mailproxy.ErrLoginStalled), errors.Is(err, mailproxy.ErrNoServer):
+		// ErrNoServer too: an address whose servers cannot be found or
+		// reached, or that names a forbidden one, must cost as much as a
+		// wrong password, or discovery becomes a free scanner.
 		// A wrong password, or one the server sat on (a slow refusal, or
 		// the browser left while the server had it: the backends say
 		// ErrLoginStalled for both), counts.

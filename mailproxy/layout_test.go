@@ -23,6 +23,7 @@ var roomRules = map[string][]string{
 	"mailproxy/send":     {"mailproxy", "mailproxy/message"},
 	"mailproxy/imapmail": {"mailproxy", "mailproxy/message"},
 	"mailproxy/pop3mail": {"mailproxy", "mailproxy/message", "mailproxy/pop3"},
+	"mailproxy/discover": {"mailproxy"},
 	"handlers":           {"mailproxy", "mailproxy/message", "mailproxy/send", "templates", "static", "web"},
 }
 

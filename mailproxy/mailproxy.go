@@ -404,6 +404,9 @@ type Backend interface {
 type Credentials struct {
 	Username string
 	Password string
+	// Servers are the account's own servers (see Servers); nil means the
+	// backend's pinned upstream.
+	Servers *Servers
 }
 
 // Filer is what a session offers around sending when its server keeps

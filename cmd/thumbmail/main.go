@@ -32,10 +32,7 @@ import (
 	"github.com/thumbmail/thumbmail/internal/metrics"
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/mailproxy/demo"
-	"github.com/thumbmail/thumbmail/mailproxy/imapmail"
-	"github.com/thumbmail/thumbmail/mailproxy/pop3mail"
 	"github.com/thumbmail/thumbmail/mailproxy/pop3test"
-	"github.com/thumbmail/thumbmail/mailproxy/send"
 	"github.com/thumbmail/thumbmail/web"
 )
 
@@ -69,6 +66,12 @@ type config struct {
 	cannedReplies string
 	signature     string
 	mailDomain    string
+
+	discover     bool
+	allowDomains string
+	domainTable  string
+	userServers  bool
+	allowPrivate bool
 }
 
 func main() {
@@ -115,6 +118,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.maxUpload, "max-upload", 25, "attachments of one message may total at most this many `MB`")
 	fs.StringVar(&c.cannedReplies, "canned-replies", "Thanks, got it|Will reply later|Call me", "one-tap quick replies under every message, separated by |; empty for none")
 	fs.StringVar(&c.signature, "signature", "", "signature `text` added below new messages and replies (\\n for a line break)")
+	fs.BoolVar(&c.discover, "discover", false, "find each user's servers from their address (autoconfig, MX, SRV, the usual names), for the domains of -allow-domains; IMAP and POP3 accounts side by side. Used when no -imap/-pop3 is pinned")
+	fs.StringVar(&c.allowDomains, "allow-domains", "", "comma-separated `patterns` of the domains -discover serves and of the server hosts it and -user-servers may use besides those under the user's domain: example.org, *.example.net, or * for any")
+	fs.StringVar(&c.domainTable, "domain-table", "", "`file` of domains and their servers, one domain a line: example.org imaps://imap.example.org smtps://smtp.example.org (tried first; its domains are served without -allow-domains)")
+	fs.BoolVar(&c.userServers, "user-servers", false, "let users name their own IMAP or POP3 server in the sign-in form's Advanced part (a host matching -allow-domains or under their address's allowed domain, a mail port, TLS or STARTTLS)")
+	fs.BoolVar(&c.allowPrivate, "allow-private-upstreams", false, "let discovered and user-chosen servers be on loopback, private (RFC 1918), CGNAT and unique local addresses (tests, demos, gateways inside a private network); link-local, multicast and reserved addresses stay refused")
 	fs.StringVar(&c.mailDomain, "mail-domain", "", "`domain` for the From address of users whose login is not an address (login@domain); default: the SMTP server's host")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: thumbmail [flags]\n\nthumbmail is a mobile-friendly webmail gateway. Every flag may also be set\nby an environment variable, THUMBMAIL_<NAME> (e.g. THUMBMAIL_SESSION_KEYS);\na flag given on the command line wins.\n\nFlags:\n")
@@ -375,38 +383,13 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 		store, a.storeName, a.redis = rs, "redis", rc
 	}
 
-	switch {
-	case c.imap != "" && c.pop3 != "":
-		err = errors.New("give -imap or -pop3, not both")
-	case c.pop3 != "":
-		var up mailproxy.Upstream
-		if up, err = mailproxy.ParseUpstream(c.pop3, "pop3"); err == nil {
-			a.backend, a.upstream = pop3mail.NewBackend(&pop3mail.Options{POP3: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, ForgetAfter: c.sessionIdle, Observe: a.metrics.ObserveUpstream}), up.String()
-		}
-	case c.imap != "":
-		var up mailproxy.Upstream
-		if up, err = mailproxy.ParseUpstream(c.imap, "imap"); err == nil {
-			a.backend, a.upstream = imapmail.NewPool(&imapmail.PoolOptions{IMAP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log, Observe: a.metrics.ObserveUpstream}), up.String()
-		}
-	default:
-		err = errors.New("no mail server: give -imap imaps://mail.example.org or -pop3 pop3s://mail.example.org (or -demo to try the sample mail)")
-	}
+	m, err := newMail(c, tlsCfg, log, a.metrics.ObserveUpstream)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	var submit *send.Submitter
-	if c.smtp != "" {
-		up, err := mailproxy.ParseUpstream(c.smtp, "smtp")
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		submit = send.NewSubmitter(&send.SubmitOptions{SMTP: up, TLSConfig: tlsCfg, ForwardClient: c.forwardClient, Logger: log})
-		if c.mailDomain == "" {
-			c.mailDomain = up.Host
-		}
-	}
+	a.backend, a.upstream = m.backend, m.upstream
+	submit := m.submit
 	var canned []string
 	for _, s := range strings.Split(c.cannedReplies, "|") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -439,6 +422,7 @@ func newApp(c *config, log *slog.Logger) (*app, error) {
 		BasePath: c.basePath, TrustedProxies: trusted,
 		Draining: a.draining.Load, Observe: a.metrics.Middleware,
 		LimitIP: limitIP, LimitUser: limitUser,
+		ChooseProtocol: m.router, UserServers: c.userServers,
 		Submit: submit, SavesSent: c.smtpSavesSent, MaxUpload: int64(c.maxUpload) << 20,
 		CannedReplies: canned, Signature: strings.ReplaceAll(c.signature, `\n`, "\n"), MailDomain: c.mailDomain,
 	})

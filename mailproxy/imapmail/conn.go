@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -300,15 +299,10 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Rea
 // TLS and the greeting within DialTimeout, then the login's answer within
 // LoginTimeout (a slow refusal is a refusal, not an unreachable server).
 func (p *Pool) dial(ctx context.Context, creds mailproxy.Credentials) (*imapConn, error) {
-	up := p.opts.IMAP
-	dialer := &net.Dialer{}
-	if dl, ok := ctx.Deadline(); ok {
-		dialer.Deadline = dl
-	}
+	up := creds.MailUpstream("imap", p.opts.IMAP)
 	conn := &imapConn{timedOut: make(chan struct{}), lastCmd: time.Now()}
 	opts := &imapclient.Options{
 		TLSConfig:   p.opts.TLSConfig,
-		Dialer:      dialer,
 		WordDecoder: wordDecoder,
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
@@ -349,7 +343,7 @@ func (p *Pool) dial(ctx context.Context, creds mailproxy.Credentials) (*imapConn
 	go func() {
 		var c *imapclient.Client
 		var err error
-		c, conn.budget, err = dialIMAP(ctx, dialer, up, opts, p.opts.MaxResponseBytes, client)
+		c, conn.budget, err = dialIMAP(ctx, p.opts.Guard, up, opts, p.opts.MaxResponseBytes, client)
 		if err == nil {
 			err = c.WaitGreeting()
 		}
@@ -428,9 +422,9 @@ func login(c *imapclient.Client, creds mailproxy.Credentials) error {
 		if !caps.Has(imap.AuthCap(sasl.Plain)) {
 			return fmt.Errorf("server offers neither LOGIN nor AUTHENTICATE PLAIN")
 		}
-		return c.Authenticate(sasl.NewPlainClient("", creds.Username, creds.Password))
+		return c.Authenticate(sasl.NewPlainClient("", creds.LoginName(), creds.Password))
 	}
-	return c.Login(creds.Username, creds.Password).Wait()
+	return c.Login(creds.LoginName(), creds.Password).Wait()
 }
 
 // classify maps an upstream error to our sentinels, keeping the original

@@ -160,10 +160,11 @@ func (c *nestingConn) scan(p []byte) bool {
 	return true
 }
 
-// dialIMAP connects to up with the limits in place and returns the client
-// (greeting not yet awaited) and the connection's budget.
-func dialIMAP(ctx context.Context, dialer *net.Dialer, up mailproxy.Upstream, opts *imapclient.Options, maxRead int64, client *netip.AddrPort) (*imapclient.Client, *budgetConn, error) {
-	raw, err := dialer.DialContext(ctx, "tcp", up.Addr())
+// dialIMAP connects to up through guard (nil: directly) with the limits
+// in place and returns the client (greeting not yet awaited) and the
+// connection's budget.
+func dialIMAP(ctx context.Context, guard mailproxy.Guard, up mailproxy.Upstream, opts *imapclient.Options, maxRead int64, client *netip.AddrPort) (*imapclient.Client, *budgetConn, error) {
+	raw, err := mailproxy.DialUpstream(ctx, guard, up)
 	if err != nil {
 		return nil, nil, err
 	}

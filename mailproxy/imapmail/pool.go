@@ -14,8 +14,13 @@ import (
 // PoolOptions configure a Pool. A nil *PoolOptions is equivalent to a zero
 // value; zero fields take the documented defaults.
 type PoolOptions struct {
-	IMAP      mailproxy.Upstream // the pinned IMAP server
-	TLSConfig *tls.Config        // for TLS and STARTTLS; nil = system roots
+	// IMAP is the pinned IMAP server, for sessions whose Credentials
+	// carry no Servers of their own.
+	IMAP      mailproxy.Upstream
+	TLSConfig *tls.Config // for TLS and STARTTLS; nil = system roots
+	// Guard makes every connection (see mailproxy.Guard); nil dials
+	// directly.
+	Guard mailproxy.Guard
 	// CommandTimeout bounds every upstream command (default 30s). When it
 	// passes, the connection is closed: go-imap has no other way to cancel.
 	CommandTimeout time.Duration
@@ -144,8 +149,8 @@ func (p *Pool) Session(id string, creds mailproxy.Credentials) mailproxy.Session
 	e := p.entries[id]
 	if e == nil {
 		// Connection caps count per account: "ALICE" and "alice" are
-		// one (UserKey).
-		e = &imapEntry{pool: p, id: id, user: mailproxy.UserKey(creds.Username), sem: make(chan struct{}, 1)}
+		// one (UserKey), on one server (AccountKey).
+		e = &imapEntry{pool: p, id: id, user: creds.AccountKey(), sem: make(chan struct{}, 1)}
 		p.entries[id] = e
 	}
 	p.mu.Unlock()

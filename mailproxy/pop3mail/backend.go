@@ -39,8 +39,13 @@ import (
 // Options configure a Backend. A nil *Options is equivalent to
 // a zero value; zero fields take the documented defaults.
 type Options struct {
-	POP3      mailproxy.Upstream // the pinned POP3 server
-	TLSConfig *tls.Config        // for pop3s and STLS; nil = system roots
+	// POP3 is the pinned POP3 server, for sessions whose Credentials
+	// carry no Servers of their own.
+	POP3      mailproxy.Upstream
+	TLSConfig *tls.Config // for pop3s and STLS; nil = system roots
+	// Guard makes every connection (see mailproxy.Guard); nil dials
+	// directly.
+	Guard mailproxy.Guard
 	// CommandTimeout bounds every upstream command, and every wait for
 	// more data while a message streams (default 30s).
 	CommandTimeout time.Duration
@@ -194,7 +199,7 @@ type pop3Entry struct {
 // Session returns the mail session for a session id, bound to creds for
 // (re)connecting. It does no I/O.
 func (b *Backend) Session(id string, creds mailproxy.Credentials) mailproxy.Session {
-	key := mailproxy.UserKey(creds.Username)
+	key := creds.AccountKey() // one maildrop: one name on one server
 	b.mu.Lock()
 	e := b.entries[id]
 	if e != nil && e.key != key {

@@ -2,6 +2,7 @@ package pop3mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -172,7 +173,7 @@ func (e *pop3Entry) open(ctx context.Context, creds mailproxy.Credentials) (*pop
 				return err
 			}
 			e.noUIDL = true
-			e.b.opts.Logger.Info("pop3 server has no UIDL; message ids are hashes of the headers", "server", e.b.opts.POP3.String(), "err", err)
+			e.b.opts.Logger.Info("pop3 server has no UIDL; message ids are hashes of the headers", "server", creds.MailUpstream("pop3", e.b.opts.POP3).String(), "err", err)
 		}
 		n, _, err := c.Stat()
 		if err != nil {
@@ -197,11 +198,20 @@ func (e *pop3Entry) open(ctx context.Context, creds mailproxy.Credentials) (*pop
 // TLS for pop3s, STLS for pop3 — required — and plain text only for
 // pop3+insecure) and logs in, all within DialTimeout.
 func (b *Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.Client, error) {
-	up := b.opts.POP3
+	up := creds.MailUpstream("pop3", b.opts.POP3)
 	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
 	defer cancel()
+	// Certificates are checked against the server's host name (the one
+	// pinned, or discovered from the user's domain).
+	tcfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if b.opts.TLSConfig != nil {
+		tcfg = b.opts.TLSConfig.Clone()
+	}
+	if tcfg.ServerName == "" {
+		tcfg.ServerName = up.Host
+	}
 	popts := &pop3.Options{
-		TLSConfig:         b.opts.TLSConfig,
+		TLSConfig:         tcfg,
 		Timeout:           b.opts.CommandTimeout,
 		AllowInsecureAuth: up.Security == mailproxy.SecurityNone,
 	}
@@ -214,11 +224,23 @@ func (b *Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.
 	ch := make(chan result, 1)
 	go func() {
 		var r result
-		if up.Security == mailproxy.SecurityTLS {
-			r.c, r.err = pop3.DialTLSContext(dctx, up.Addr(), popts)
-		} else {
-			r.c, r.err = pop3.DialContext(dctx, up.Addr(), popts)
+		conn, err := mailproxy.DialUpstream(dctx, b.opts.Guard, up)
+		if err != nil {
+			r.err = err
+			ch <- r
+			return
 		}
+		if up.Security == mailproxy.SecurityTLS {
+			tc := tls.Client(conn, tcfg)
+			if err := tc.HandshakeContext(dctx); err != nil {
+				conn.Close()
+				r.err = fmt.Errorf("TLS handshake: %w", err)
+				ch <- r
+				return
+			}
+			conn = tc
+		}
+		r.c, r.err = pop3.NewClient(conn, popts)
 		ch <- r
 	}()
 	var r result
@@ -272,7 +294,7 @@ func (b *Backend) dial(ctx context.Context, creds mailproxy.Credentials) (*pop3.
 	}
 	// Login uses AUTH PLAIN when CAPA lists it (RFC 5034), else USER and
 	// PASS (RFC 1939 §7).
-	if err := c.Login(creds.Username, creds.Password); err != nil {
+	if err := c.Login(creds.LoginName(), creds.Password); err != nil {
 		c.Close()
 		if lctx.Err() != nil || isNetTimeout(err) {
 			return nil, stalled(err)

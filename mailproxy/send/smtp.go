@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -55,11 +54,16 @@ func (e *RecipientError) Unwrap() error { return e.Err }
 // SubmitOptions configure a Submitter. A nil *SubmitOptions is equivalent
 // to a zero value; zero fields take the documented defaults.
 type SubmitOptions struct {
-	// SMTP is the submission server (smtps://, smtp:// with STARTTLS
-	// required, smtp+insecure:// for loopback tests).
+	// SMTP is the pinned submission server (smtps://, smtp:// with
+	// STARTTLS required, smtp+insecure:// for loopback tests), for
+	// accounts whose Credentials carry no SMTP server of their own. Zero
+	// (no Host) when there is none: then only such accounts can send.
 	SMTP mailproxy.Upstream
 	// TLSConfig verifies the server; nil means the system roots.
 	TLSConfig *tls.Config
+	// Guard makes every connection (see mailproxy.Guard); nil dials
+	// directly.
+	Guard mailproxy.Guard
 	// Timeout bounds every step: dial, greeting, EHLO, STARTTLS, AUTH,
 	// MAIL, each RCPT and DATA. Default 30 s.
 	Timeout time.Duration
@@ -98,8 +102,17 @@ func NewSubmitter(o *SubmitOptions) *Submitter {
 	return s
 }
 
-// Upstream is the submission server's URL.
+// Upstream is the pinned submission server's URL (zero when none).
 func (s *Submitter) Upstream() mailproxy.Upstream { return s.o.SMTP }
+
+// For is the submission server of the account creds: its own (found at
+// sign-in), else the pinned one. ok is false when there is none.
+func (s *Submitter) For(creds mailproxy.Credentials) (up mailproxy.Upstream, ok bool) {
+	if creds.Servers != nil && creds.Servers.SMTP.Host != "" {
+		return creds.Servers.SMTP, true
+	}
+	return s.o.SMTP, s.o.SMTP.Host != ""
+}
 
 // Send submits msg (a complete RFC 5322 message, CRLF line ends) from the
 // envelope sender from to every address in rcpts, authenticating as
@@ -119,7 +132,11 @@ func (s *Submitter) Send(ctx context.Context, creds mailproxy.Credentials, from 
 	if err != nil {
 		return err
 	}
-	c, err := s.dial(ctx)
+	up, ok := s.For(creds)
+	if !ok {
+		return fmt.Errorf("%w: no submission server for this account", mailproxy.ErrUnsupported)
+	}
+	c, err := s.dial(ctx, up)
 	if err != nil {
 		return err
 	}
@@ -225,11 +242,12 @@ func envelopeOf(from string, rcpts []string) (*envelope, error) {
 
 // dial connects and greets: implicit TLS for smtps, STARTTLS (required)
 // for smtp (RFC 3207), plain text for smtp+insecure.
-func (s *Submitter) dial(ctx context.Context) (*smtp.Client, error) {
-	d := net.Dialer{Timeout: s.o.Timeout}
-	conn, err := d.DialContext(ctx, "tcp", s.o.SMTP.Addr())
+func (s *Submitter) dial(ctx context.Context, up mailproxy.Upstream) (*smtp.Client, error) {
+	dctx, dcancel := context.WithTimeout(ctx, s.o.Timeout)
+	conn, err := mailproxy.DialUpstream(dctx, s.o.Guard, up)
+	dcancel()
 	if err != nil {
-		return nil, fmt.Errorf("%w: dialing %s: %v", mailproxy.ErrUnavailable, s.o.SMTP.Addr(), err)
+		return nil, fmt.Errorf("%w: dialing %s: %v", mailproxy.ErrUnavailable, up.Addr(), err)
 	}
 	// The greeting, EHLO and STARTTLS exchange are bounded as a whole
 	// too: go-smtp's NewClientStartTLS runs them before we can set its
@@ -238,20 +256,20 @@ func (s *Submitter) dial(ctx context.Context) (*smtp.Client, error) {
 	defer cancel()
 	stop := context.AfterFunc(hctx, func() { conn.Close() })
 	defer stop()
-	tcfg := s.tlsConfig()
-	if s.o.SMTP.Security == mailproxy.SecurityTLS {
+	tcfg := s.tlsConfig(up)
+	if up.Security == mailproxy.SecurityTLS {
 		conn = tls.Client(conn, tcfg)
 	}
 	if a, ok := mailproxy.ClientFrom(ctx); ok && s.o.ForwardClient {
 		greeting, err := smtpXClient(conn, s.o.LocalName, a)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("%w: XCLIENT exchange with %s: %v", mailproxy.ErrUnavailable, s.o.SMTP.Addr(), err)
+			return nil, fmt.Errorf("%w: XCLIENT exchange with %s: %v", mailproxy.ErrUnavailable, up.Addr(), err)
 		}
 		conn = &prefixConn{Conn: conn, prefix: strings.NewReader(greeting)}
 	}
 	var c *smtp.Client
-	switch s.o.SMTP.Security {
+	switch up.Security {
 	case mailproxy.SecurityStartTLS:
 		c, err = smtp.NewClientStartTLS(conn, tcfg)
 		if err != nil {
@@ -272,19 +290,19 @@ func (s *Submitter) dial(ctx context.Context) (*smtp.Client, error) {
 	}
 	if !stop() {
 		c.Close()
-		return nil, fmt.Errorf("%w: greeting %s timed out", mailproxy.ErrUnavailable, s.o.SMTP.Addr())
+		return nil, fmt.Errorf("%w: greeting %s timed out", mailproxy.ErrUnavailable, up.Addr())
 	}
 	return c, nil
 }
 
-func (s *Submitter) tlsConfig() *tls.Config {
+func (s *Submitter) tlsConfig(up mailproxy.Upstream) *tls.Config {
 	cfg := s.o.TLSConfig
 	if cfg == nil {
 		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	cfg = cfg.Clone()
 	if cfg.ServerName == "" {
-		cfg.ServerName = s.o.SMTP.Host
+		cfg.ServerName = up.Host
 	}
 	return cfg
 }
@@ -301,7 +319,7 @@ func (s *Submitter) auth(c *smtp.Client, creds mailproxy.Credentials) error {
 	tried := false
 	if c.SupportsAuth("PLAIN") {
 		tried = true
-		err = c.Auth(sasl.NewPlainClient("", creds.Username, creds.Password))
+		err = c.Auth(sasl.NewPlainClient("", creds.LoginName(), creds.Password))
 		if err == nil {
 			return nil
 		}
@@ -311,7 +329,7 @@ func (s *Submitter) auth(c *smtp.Client, creds mailproxy.Credentials) error {
 		}
 	}
 	if c.SupportsAuth("LOGIN") || !tried {
-		err = c.Auth(&loginClient{user: creds.Username, pass: creds.Password})
+		err = c.Auth(&loginClient{user: creds.LoginName(), pass: creds.Password})
 	}
 	if err != nil {
 		return s.authErr(err)
