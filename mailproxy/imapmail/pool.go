@@ -150,7 +150,8 @@ func (p *Pool) Session(id string, creds mailproxy.Credentials) mailproxy.Session
 	if e == nil {
 		// Connection caps count per account: "ALICE" and "alice" are
 		// one (UserKey), on one server (AccountKey).
-		e = &imapEntry{pool: p, id: id, user: creds.AccountKey(), sem: make(chan struct{}, 1)}
+		e = &imapEntry{pool: p, id: id, user: creds.AccountKey(), sem: make(chan struct{}, 1),
+			rows: cacheUserKey(creds.MailUpstream("imap", p.opts.IMAP).String(), creds.Username)}
 		p.entries[id] = e
 	}
 	p.mu.Unlock()
@@ -178,7 +179,7 @@ func (p *Pool) Logout(id string) {
 	p.mu.Unlock()
 	if e != nil {
 		e.shutdown(true)
-		p.forgetRowsIfLast(e.user)
+		p.forgetRowsIfLast(e.rows)
 	}
 }
 
@@ -238,7 +239,7 @@ func (p *Pool) reapOnce(now time.Time) {
 			idle = append(idle, e)
 			if now.Sub(last) > 4*p.opts.IdleTimeout {
 				delete(p.entries, id)
-				defer p.forgetRowsIfLast(e.user)
+				defer p.forgetRowsIfLast(e.rows)
 			}
 		}
 	}

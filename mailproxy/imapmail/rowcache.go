@@ -287,15 +287,12 @@ func (rc *rowCache) removeLocked(el *list.Element) {
 	}
 }
 
-// dropUser forgets everything of user (a UserKey) on every server.
-func (rc *rowCache) dropUser(user string) {
+// dropUser forgets everything of one account (a cacheUserKey: the name on
+// its server; the same name on another server is another account).
+func (rc *rowCache) dropUser(name string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	prefix := mailproxy.UserKey(user) + "\x00"
-	for name, u := range rc.users {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
+	if u := rc.users[name]; u != nil {
 		for _, el := range u.items {
 			rc.removeLocked(el)
 		}
@@ -310,21 +307,22 @@ func (rc *rowCache) stats() (entries int, bytes int64) {
 	return rc.lru.Len(), rc.used
 }
 
-// forgetRowsIfLast drops user's cached rows when none of their sessions
-// is left on this instance (the last one signed out or was forgotten).
-func (p *Pool) forgetRowsIfLast(user string) {
+// forgetRowsIfLast drops an account's cached rows (rows is its
+// cacheUserKey) when none of its sessions is left on this instance (the
+// last one signed out or was forgotten).
+func (p *Pool) forgetRowsIfLast(rows string) {
 	p.mu.Lock()
 	for _, e := range p.entries {
-		if e.user == user {
+		if e.rows == rows {
 			p.mu.Unlock()
 			return
 		}
 	}
 	p.mu.Unlock()
-	p.rows.dropUser(user)
+	p.rows.dropUser(rows)
 }
 
 // rowsOfSession is the session's user's part of the row cache.
 func (s *imapSession) rowsOfSession() *userCache {
-	return s.e.pool.rows.user(cacheUserKey(s.e.pool.opts.IMAP.String(), s.creds.Username))
+	return s.e.pool.rows.user(s.e.rows)
 }

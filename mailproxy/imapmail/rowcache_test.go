@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/thumbmail/thumbmail/mailproxy"
 )
 
 func TestRowCacheBoundedLRU(t *testing.T) {
@@ -65,16 +66,48 @@ func TestRowCacheValidityAndUsers(t *testing.T) {
 		t.Error("bob lost his rows when alice's INBOX was reset")
 	}
 
-	// Signing out drops the user on every server, nobody else.
-	rc.dropUser("Alice")
-	for _, u := range []*userCache{alice, aliceB} {
-		if r := rc.rows(u, "Sent", 1, []imap.UID{5}); r[0] != nil {
-			t.Error("alice's rows kept after dropUser")
-		}
-		rc.putRow(u, "Sent", 1, 9, &cachedRow{})
+	// Signing out drops that account: the name on that server, not the
+	// same name on another server, nobody else.
+	rc.dropUser(cacheUserKey("imap://a:143", "Alice"))
+	if r := rc.rows(alice, "Sent", 1, []imap.UID{5}); r[0] != nil {
+		t.Error("alice's rows kept after dropUser")
 	}
-	if entries, _ := rc.stats(); entries != 2 {
-		t.Errorf("after dropUser(alice) and late puts: %d entries, want bob's 2", entries)
+	rc.putRow(alice, "Sent", 1, 9, &cachedRow{})
+	if r := rc.rows(aliceB, "Sent", 1, []imap.UID{5}); r[0] == nil {
+		t.Error("alice's rows on another server dropped with hers")
+	}
+	if entries, _ := rc.stats(); entries != 4 {
+		t.Errorf("after dropUser(alice on a) and a late put: %d entries, want alice on b's and bob's 4", entries)
+	}
+}
+
+// TestRowCacheKeyedByAccountServer: the same name on two servers (accounts
+// that chose or discovered their own) is two caches, whatever the pinned
+// server; signing out of one leaves the other's rows.
+func TestRowCacheKeyedByAccountServer(t *testing.T) {
+	pinned, _ := mailproxy.ParseUpstream("imap://pinned.example", "imap")
+	p := NewPool(&PoolOptions{IMAP: pinned})
+	defer p.Close()
+	account := func(host string) mailproxy.Credentials {
+		up, _ := mailproxy.ParseUpstream("imaps://"+host, "imap")
+		return mailproxy.Credentials{Username: "alice@example.org", Password: "x", Servers: &mailproxy.Servers{Mail: up, Source: "user"}}
+	}
+	a := p.Session("s1", account("a.example")).(*imapSession).rowsOfSession()
+	b := p.Session("s2", account("b.example")).(*imapSession).rowsOfSession()
+	own := p.Session("s3", mailproxy.Credentials{Username: "alice@example.org", Password: "x"}).(*imapSession).rowsOfSession()
+	if a == b || a == own || b == own {
+		t.Fatal("one row cache for the same name on different servers")
+	}
+	for _, u := range []*userCache{a, b} {
+		p.rows.checkValidity(u, "INBOX", 1)
+		p.rows.putRow(u, "INBOX", 1, 5, &cachedRow{subject: "x"})
+	}
+	p.Logout("s1")
+	if r := p.rows.rows(a, "INBOX", 1, []imap.UID{5}); r[0] != nil {
+		t.Error("the signed-out account's rows kept")
+	}
+	if r := p.rows.rows(b, "INBOX", 1, []imap.UID{5}); r[0] == nil {
+		t.Error("signing out of a.example dropped the rows of the same name on b.example")
 	}
 }
 
