@@ -26,8 +26,8 @@ import (
 type imapEntry struct {
 	pool *Pool
 	id   string
-	user string // the account (AccountKey), for the connection cap
-	rows string // the account's part of the row cache (cacheUserKey)
+	user string        // the account (AccountKey), for the connection cap
+	rows string        // the account's part of the row cache (cacheUserKey)
 	sem  chan struct{} // held while a request uses the connection
 
 	mu   sync.Mutex // guards conn and last
