@@ -118,9 +118,30 @@ func ParseHost(host string) (a netip.Addr, ok bool) {
 	h = strings.TrimPrefix(h, "[")
 	h = strings.TrimSuffix(h, "]")
 	if a, err := netip.ParseAddr(h); err == nil {
+		if !plainZone(a.Zone()) {
+			// Not an address anyone writes: a zone is an interface name
+			// (fe80::1%eth0). It is then only a name, which no resolver
+			// knows, and the dial guard still judges what a dial reaches.
+			return netip.Addr{}, false
+		}
 		return a, true
 	}
 	return parseInetAton(strings.TrimSuffix(h, "."))
+}
+
+// plainZone reports whether an IPv6 zone is empty or an interface name
+// (letters, digits, '.', '_', '-'; at most 15 bytes, as Linux allows).
+func plainZone(z string) bool {
+	if len(z) > 15 {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseInetAton is inet_aton(3): one to four parts, each decimal, octal
