@@ -383,3 +383,47 @@ func TestMessageKeywords(t *testing.T) {
 		t.Errorf("the $-keyword is shown on the message page")
 	}
 }
+
+// TestUndoReturnsToPage: Undo brings the user back to the page that
+// offered it (the list page the action left them on, or the next message
+// an archive from a message led to), not to the folder's first page.
+func TestUndoReturnsToPage(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login()
+	page2 := e.get(c, "/f/INBOX?page=2")
+	ids := ticks(page2.body)
+	top := regexp.MustCompile(`name="top" value="(\d+)"`).FindStringSubmatch(page2.body)
+	if len(ids) < 3 || top == nil {
+		t.Fatalf("INBOX page 2: %d ticks, top %v", len(ids), top)
+	}
+	loc := act(t, e, c, "INBOX", "archive", ids[:1], url.Values{"p": {"2"}, "top": {top[1]}}, "archived")
+	if !strings.Contains(loc, "page=2") {
+		t.Fatalf("Archive from page 2 went to %q", loc)
+	}
+	if back := undo(t, e, c, loc); !strings.HasPrefix(back, "/f/INBOX?") || !strings.Contains(back, "page=2") || !strings.Contains(back, "top="+top[1]) || strings.Contains(back, "u=") {
+		t.Errorf("Undo from page 2 went to %q, want page 2 at the same anchor, without the offer", back)
+	}
+
+	// From a message: Archive goes on to the next one; Undo there opens
+	// the message brought back (under its new id).
+	titleRE := regexp.MustCompile(`<h1 class="subject">(.*?)</h1>`)
+	archived := titleRE.FindStringSubmatch(e.get(c, "/f/INBOX/"+ids[1]).body)
+	loc = act(t, e, c, "INBOX", "archive", ids[1:2], url.Values{"back": {"msg"}, "next": {ids[2]}}, "archived")
+	next := "/f/INBOX/" + ids[2]
+	if !strings.HasPrefix(loc, next+"?") {
+		t.Fatalf("Archive from a message went to %q, want the next message %s", loc, next)
+	}
+	back := undo(t, e, c, loc)
+	if !strings.HasPrefix(back, "/f/INBOX/") || strings.HasPrefix(back, next+"?") || strings.HasPrefix(back, "/f/INBOX/"+ids[1]+"?") {
+		t.Fatalf("Undo from the next message went to %q, want the message brought back (a new id)", back)
+	}
+	if got := titleRE.FindStringSubmatch(e.get(c, back).body); archived == nil || got == nil || got[1] != archived[1] {
+		t.Errorf("Undo opened %v, want the archived message %v", got, archived)
+	}
+
+	// A forged back that is not one of our pages is ignored.
+	r := e.do(c, "POST", "/undo", url.Values{"from": {templates.EncodeFolder("Archive")}, "to": {templates.EncodeFolder("INBOX")}, "id": {"1-1"}, "back": {"//evil.example/f/x"}})
+	if l := r.header.Get("Location"); !strings.HasPrefix(l, "/f/INBOX") {
+		t.Errorf("Undo with a foreign back went to %q", l)
+	}
+}

@@ -550,8 +550,15 @@ func (tb *tab) imapFlows() {
 	if !hasBody {
 		t.Errorf("%s: archiving did not go on to the next message: %s", tb.v.name, tb.url())
 	}
+	// Undo there opens the message brought back.
 	tb.tap("after Undo", button("Undo"))
-	tb.wantText("after Undo", "Undone", offsiteSubject)
+	tb.wantText("after Undo", "Undone", offsiteSubject, "the offsite is on 12 May")
+	tb.tap("Inbox after Undo", button("‹ Inbox"))
+	tb.wantText("Inbox after Undo", offsiteSubject)
+	// "‹ Inbox" lands at the message's row; the search box is at the top,
+	// under the sticky bar, as a user scrolls back up to it.
+	var top bool
+	tb.eval("scrolling to the top", `window.scrollTo(0, 0), true`, &top)
 
 	// Search in the folder, then in all folders (hits name their folder).
 	tb.run("typing a search", chromedp.SendKeys(`input[type=search]`, "offsite", chromedp.ByQuery))

@@ -224,6 +224,21 @@ func (h *Handler) localURI(r *http.Request) string {
 	return u
 }
 
+// undoBack is the page that shows an Undo offer, below the base path:
+// its path and its own query (the list page, its anchor), without the
+// notice and the offer, which are not to be repeated.
+func (h *Handler) undoBack(r *http.Request) string {
+	u, _, _ := strings.Cut(h.localURI(r), "?")
+	q := r.URL.Query()
+	for _, k := range []string{"n", "u", "uf", "ut", "us"} {
+		q.Del(k)
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
 // url prefixes a local path with the request's external base path.
 func (h *Handler) url(r *http.Request, path string) string { return web.Prefix(r) + path }
 
@@ -252,7 +267,9 @@ func (h *Handler) base(r *http.Request, title string) templates.Base {
 			_, b.CanSend = h.cfg.Submit.For(us.creds)
 		}
 		if b.Notice != "" && b.Caps.Move {
-			b.Undo = undoFromQuery(r)
+			if b.Undo = undoFromQuery(r); b.Undo != nil {
+				b.Undo.Back = h.undoBack(r)
+			}
 		}
 	}
 	return b

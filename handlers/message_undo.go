@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 	"github.com/thumbmail/thumbmail/templates"
@@ -25,7 +26,16 @@ func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("%w: undo folders", mailproxy.ErrNotFound))
 		return
 	}
-	back := h.base(r, "").FolderURL(to, 1, 0)
+	// Back to the page that offered the Undo (the list page the action
+	// left the user on), else the folder's first page; from a message
+	// page (an archive from a message went on to the next one), to the
+	// message brought back.
+	base := h.base(r, "")
+	back := base.FolderURL(to, 1, 0)
+	offer := r.PostForm.Get("back")
+	if web.LocalPath(offer) && strings.HasPrefix(offer, "/f/") {
+		back = h.url(r, offer)
+	}
 	ids, err := formIDs(r.PostForm["id"])
 	if err != nil || len(ids) == 0 {
 		web.Redirect(w, r, withNotice(back, "noneselected"))
@@ -46,6 +56,17 @@ func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
+		if messagePage(offer) && res.Moved == 1 && len(res.IDs) == 1 && !strings.ContainsAny(res.IDs[0], ",:") {
+			back = base.MessageURL(to, res.IDs[0], 0)
+		}
 		web.Redirect(w, r, withNotice(back, "undone"))
 	}
+}
+
+// messagePage reports whether a local path is a message's page
+// (/f/{folder}/{id}), not a folder's list, search, picker or form.
+func messagePage(path string) bool {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	return len(parts) == 3 && parts[0] == "f" && parts[2] != "" && parts[2] != "search" && parts[2] != "move" && parts[2] != "expunge"
 }

@@ -177,6 +177,9 @@ type QuickReply struct {
 type Undo struct {
 	From, To string
 	IDs      []string // opaque ids of the messages in From
+	// Back is the local path of the page showing the offer (the list page
+	// or the next message the action led to): Undo returns there.
+	Back string
 }
 
 // MovePage is the folder picker for Move.
