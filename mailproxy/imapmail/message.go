@@ -72,12 +72,7 @@ func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po Poo
 	if err != nil {
 		return nil, err
 	}
-	var buf *imapclient.FetchMessageBuffer
-	for _, b := range bufs {
-		if b.UID == uid {
-			buf = b
-		}
-	}
+	buf := bufferOf(bufs, uid)
 	if buf == nil {
 		return nil, fmt.Errorf("%w: message %s in %q", mailproxy.ErrNotFound, id, folder)
 	}
@@ -110,27 +105,14 @@ func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po Poo
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range bodyBufs {
-			if b.UID == uid {
-				bodyData = b.FindBodySection(bodyItem)
-			}
+		if b := bufferOf(bodyBufs, uid); b != nil {
+			bodyData = b.FindBodySection(bodyItem)
 		}
 		m.Seen = m.Seen || !opts.Peek
-	} else if !m.Seen && !opts.Peek {
-		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
-			return nil, err
-		}
-		m.Seen = true
+	} else if err := c.markSeen(m, uid, opts); err != nil {
+		return nil, err
 	}
-	c.nicety(func() {
-		older, newer := c.neighbours(buf.SeqNum)
-		if older != 0 {
-			m.PrevID = msgID(c.uidValidity, older)
-		}
-		if newer != 0 {
-			m.NextID = msgID(c.uidValidity, newer)
-		}
-	})
+	c.nicety(func() { c.fillNeighbours(m, buf.SeqNum) })
 
 	if plan.body == nil {
 		c.nicety(func() { c.thread(m, uid, buf.SeqNum) })
@@ -152,6 +134,41 @@ func (c *imapConn) message(folder, id string, opts mailproxy.ViewOptions, po Poo
 
 // neighbours returns the UIDs of the messages just before (older) and
 // after (newer) sequence number seq, 0 where there is none.
+// bufferOf is the message uid among a FETCH's answers; nil when the
+// server sent none for it (expunged meanwhile).
+func bufferOf(bufs []*imapclient.FetchMessageBuffer, uid imap.UID) *imapclient.FetchMessageBuffer {
+	for _, b := range bufs {
+		if b.UID == uid {
+			return b
+		}
+	}
+	return nil
+}
+
+// markSeen sets \Seen on a message shown without a body fetch (which
+// sets it itself), unless it is seen already or only peeked at.
+func (c *imapConn) markSeen(m *mailproxy.Message, uid imap.UID, opts mailproxy.ViewOptions) error {
+	if m.Seen || opts.Peek {
+		return nil
+	}
+	if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
+		return err
+	}
+	m.Seen = true
+	return nil
+}
+
+// fillNeighbours sets the previous and next messages' ids (a nicety).
+func (c *imapConn) fillNeighbours(m *mailproxy.Message, seq uint32) {
+	older, newer := c.neighbours(seq)
+	if older != 0 {
+		m.PrevID = msgID(c.uidValidity, older)
+	}
+	if newer != 0 {
+		m.NextID = msgID(c.uidValidity, newer)
+	}
+}
+
 func (c *imapConn) neighbours(seq uint32) (older, newer imap.UID) {
 	var set imap.SeqSet
 	if seq > 1 {
@@ -284,12 +301,7 @@ func (c *imapConn) rawMessage(folder, id string, uid imap.UID, meta *imapclient.
 	if err != nil {
 		return nil, err
 	}
-	var buf *imapclient.FetchMessageBuffer
-	for _, b := range bufs {
-		if b.UID == uid {
-			buf = b
-		}
-	}
+	buf := bufferOf(bufs, uid)
 	if buf == nil {
 		return nil, fmt.Errorf("%w: message %s in %q", mailproxy.ErrNotFound, id, folder)
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/thumbmail/thumbmail/mailproxy"
 )
@@ -54,12 +53,7 @@ func (c *imapConn) messageFromCache(cm *cachedMessage, id string, uid imap.UID, 
 	if err != nil {
 		return nil, err
 	}
-	var buf *imapclient.FetchMessageBuffer
-	for _, b := range bufs {
-		if b.UID == uid {
-			buf = b
-		}
-	}
+	buf := bufferOf(bufs, uid)
 	if buf == nil {
 		return nil, fmt.Errorf("%w: message %s in %q", mailproxy.ErrNotFound, id, c.selected)
 	}
@@ -67,21 +61,10 @@ func (c *imapConn) messageFromCache(cm *cachedMessage, id string, uid imap.UID, 
 	m.ID, m.Folder, m.FolderDisplay = id, c.selected, c.display(c.selected)
 	applyFlags(&m, buf.Flags)
 	m.Attachments = append([]mailproxy.Attachment(nil), cm.plan.atts...)
-	if !m.Seen && !opts.Peek {
-		if err := c.store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}); err != nil {
-			return nil, err
-		}
-		m.Seen = true
+	if err := c.markSeen(&m, uid, opts); err != nil {
+		return nil, err
 	}
-	c.nicety(func() {
-		older, newer := c.neighbours(buf.SeqNum)
-		if older != 0 {
-			m.PrevID = msgID(c.uidValidity, older)
-		}
-		if newer != 0 {
-			m.NextID = msgID(c.uidValidity, newer)
-		}
-	})
+	c.nicety(func() { c.fillNeighbours(&m, buf.SeqNum) })
 	c.nicety(func() { c.thread(&m, uid, buf.SeqNum) })
 	if cm.plan.body == nil {
 		if len(m.Attachments) == 0 {
