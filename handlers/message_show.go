@@ -42,6 +42,9 @@ func (h *Handler) showMessage(w http.ResponseWriter, r *http.Request) {
 		b.Title = "(no subject)"
 	}
 	b.Folder = folder
+	if b.Undo != nil {
+		b.Undo.OnMessage = true
+	}
 	back := queryInt(r, "p", 1)
 	// Up leads back to the list page the message came from, at its row.
 	b.Up = &templates.Link{URL: b.FolderURL(folder, back, 0) + rowAnchor(id), Label: "‹ " + msg.FolderDisplay}

@@ -56,17 +56,9 @@ func (h *Handler) undoMove(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		if messagePage(offer) && res.Moved == 1 && len(res.IDs) == 1 && !strings.ContainsAny(res.IDs[0], ",:") {
+		if r.PostForm.Get("onmsg") == "1" && res.Moved == 1 && len(res.IDs) == 1 && !strings.ContainsAny(res.IDs[0], ",:") {
 			back = base.MessageURL(to, res.IDs[0], 0)
 		}
 		web.Redirect(w, r, withNotice(back, "undone"))
 	}
-}
-
-// messagePage reports whether a local path is a message's page
-// (/f/{folder}/{id}), not a folder's list, search, picker or form.
-func messagePage(path string) bool {
-	path, _, _ = strings.Cut(path, "?")
-	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	return len(parts) == 3 && parts[0] == "f" && parts[2] != "" && parts[2] != "search" && parts[2] != "move" && parts[2] != "expunge"
 }

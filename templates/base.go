@@ -180,6 +180,10 @@ type Undo struct {
 	// Back is the local path of the page showing the offer (the list page
 	// or the next message the action led to): Undo returns there.
 	Back string
+	// OnMessage: the offer is on a message's page (an archive from a
+	// message went on to the next one), so Undo opens the message it
+	// brings back instead.
+	OnMessage bool
 }
 
 // MovePage is the folder picker for Move.
